@@ -1,0 +1,1 @@
+//! tongxin-app (placeholder, being written).

@@ -1,0 +1,1 @@
+//! tongxin-area (placeholder, being written).

@@ -1,0 +1,1 @@
+//! tongxin-cap (placeholder, being written).

@@ -1,0 +1,1 @@
+//! tongxin-dispatch (placeholder, being written).

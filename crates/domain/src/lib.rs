@@ -1,0 +1,1 @@
+//! tongxin-domain (placeholder, being written).

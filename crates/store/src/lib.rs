@@ -1,0 +1,1 @@
+//! tongxin-store (placeholder, being written).
