@@ -1,0 +1,1 @@
+//! Identifier codes (being written).

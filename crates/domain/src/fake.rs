@@ -1,0 +1,1 @@
+//! Fake data (being written).
