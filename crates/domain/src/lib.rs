@@ -1,5 +1,15 @@
 //! Tongxin domain: entities, identifiers and rules. No I/O here: everything is pure and testable.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod codes;
+pub mod division;
 pub mod fake;
+pub mod i18n;
+pub mod page;
+pub mod role;
+pub mod validation;
+
+pub use i18n::{Lang, Text};
+pub use role::{Actor, Role};
+pub use validation::FieldError;
