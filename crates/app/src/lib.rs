@@ -1,1 +1,122 @@
-//! tongxin-app (placeholder, being written).
+//! Tongxin application services: the use cases. They take an [`Actor`] and a [`RequestCtx`],
+//! check permissions, scope every query through the actor, and commit each change together
+//! with its audit record in one transaction. No HTTP here.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod divisions;
+pub mod registry;
+pub mod seed;
+
+use tongxin_domain::{Actor, FieldError, Lang, Text};
+use tongxin_store::{Store, StoreError};
+
+/// Per-request context recorded in audit entries.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCtx {
+    /// Request id (x-request-id).
+    pub request_id: String,
+    /// Client IP.
+    pub ip: String,
+    /// Language of the request.
+    pub lang: Lang,
+}
+
+/// Errors of the application layer; the web edge maps them to problem+json or HTML.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not logged in, or bad credentials (one message for unknown user and wrong password).
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Logged in but not allowed (or outside jurisdiction).
+    #[error("forbidden")]
+    Forbidden,
+    /// Nothing there (or nothing the actor may see; we do not reveal which).
+    #[error("not found")]
+    NotFound,
+    /// Input fails validation.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// Conflicts with existing data.
+    #[error("conflict: {0}")]
+    Conflict(Text),
+    /// Too many attempts.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
+    /// Anything else; details are logged, not shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(c) => {
+                AppError::Conflict(Text::new(format!("与已有记录冲突（{c}）"), format!("conflicts with an existing record ({c})")))
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Result alias.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Application settings that services need.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Absolute session lifetime.
+    pub session_ttl_ms: i64,
+    /// Idle timeout.
+    pub session_idle_ms: i64,
+    /// Failed logins per account or IP within the window before lock-out.
+    pub login_max_failures: i64,
+    /// Lock-out window.
+    pub login_window_ms: i64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            session_ttl_ms: 12 * 3600 * 1000,
+            session_idle_ms: 2 * 3600 * 1000,
+            login_max_failures: 5,
+            login_window_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// The application: store plus settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The store.
+    pub store: Store,
+    /// Settings.
+    pub config: AppConfig,
+}
+
+impl App {
+    /// Builds the application.
+    pub fn new(store: Store, config: AppConfig) -> App {
+        App { store, config }
+    }
+}
+
+/// A validation error for one field.
+pub fn invalid(field: &str, rule: &str, zh: impl Into<String>, en: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldError::new(field, rule, zh, en)])
+}
+
+/// Requires the actor to have one of `roles`.
+pub fn require_role(actor: &Actor, roles: &[tongxin_domain::Role]) -> AppResult<()> {
+    if roles.contains(&actor.role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

@@ -1,1 +1,281 @@
-//! tongxin-store (placeholder, being written).
+//! Tongxin store: the one storage interface, over SQLite (embedded default) and PostgreSQL.
+//!
+//! Both backends run through sqlx's `Any` driver with the same query text: `$n` placeholders
+//! (SQLite accepts them), times as BIGINT unix milliseconds, booleans as BIGINT 0/1, JSON as
+//! TEXT. Only migrations are written per backend. The backend is chosen by URL scheme.
+//!
+//! SQLite gets a single-connection writer pool (writes are serialised by SQLite anyway; one writer
+//! avoids `SQLITE_BUSY` on lock upgrades) plus a reader pool; WAL with `synchronous=FULL`, so an
+//! acknowledged commit is on disk. PostgreSQL uses one pool for both.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod divisions;
+pub mod registry;
+pub mod sessions;
+pub mod sql;
+pub mod testkit;
+pub mod users;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor};
+use std::time::Duration;
+
+/// A database transaction: every request's changes and its audit records commit together.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Name for logs and health output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Errors of the store layer. Driver details stay here: upper layers log them, never show them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist (or is outside the caller's scope).
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the change; the string names the constraint or column.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Maps unique violations to [`StoreError::Conflict`].
+pub fn map_unique(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_string());
+        }
+    }
+    StoreError::Db(e)
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Maximum pooled connections (PostgreSQL) or readers (SQLite).
+    pub max_connections: u32,
+    /// PostgreSQL schema to use (tests isolate themselves this way); `None` for the default.
+    pub pg_schema: Option<String>,
+}
+
+/// The store handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+/// SQLite URL for a file path, created if missing.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+impl Store {
+    /// Connects; does not migrate.
+    pub async fn connect(cfg: &StoreConfig) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if cfg.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if cfg.url.starts_with("postgres:") || cfg.url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Db(sqlx::Error::Configuration(
+                format!("unsupported database URL scheme (use sqlite:// or postgres://): {}", redact_url(&cfg.url)).into(),
+            )));
+        };
+        match backend {
+            Backend::Sqlite => {
+                let opts = || {
+                    AnyPoolOptions::new().after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL for concurrent readers; FULL so a commit is durable when acknowledged.
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
+                                 PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                };
+                let write = opts().max_connections(1).connect(&cfg.url).await?;
+                let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
+                Ok(Store { read, write, backend })
+            }
+            Backend::Postgres => {
+                let schema = cfg.pg_schema.clone();
+                let pool = AnyPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(move |conn, _| {
+                        let schema = schema.clone();
+                        Box::pin(async move {
+                            if let Some(s) = schema {
+                                conn.execute(format!("SET search_path TO \"{s}\"").as_str()).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&cfg.url)
+                    .await?;
+                Ok(Store { read: pool.clone(), write: pool, backend })
+            }
+        }
+    }
+
+    /// Applies pending migrations. Safe when several nodes start together: on PostgreSQL the
+    /// migrator holds an advisory lock; SQLite serialises writers.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.write).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Pool for reads.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// Checks that the database answers (for /healthz).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Pool figures for /metrics: (backend, size, idle) per pool.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        let mut v = vec![("read", self.read.size(), self.read.num_idle())];
+        if self.backend == Backend::Sqlite {
+            v.push(("write", self.write.size(), self.write.num_idle()));
+        }
+        v
+    }
+
+    /// Closes the pools (graceful shutdown).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Hides the password in a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Current time in unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Reads a column, mapping decode errors into [`StoreError`].
+pub fn col<T>(row: &AnyRow, name: &str) -> Result<T>
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    Ok(row.try_get(name)?)
+}
+
+/// Builds `($1,$2,..),($k,..)` for a multi-row insert of `rows` rows of `cols` columns.
+pub fn values_placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Rows per multi-row insert so that binds stay under both backends' limits.
+pub fn batch_rows(cols: usize) -> usize {
+    (30_000 / cols).min(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(values_placeholders(2, 2), "($1,$2),($3,$4)");
+    }
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
+
+impl Store {
+    /// Number of rows of a table (a fixed name from the code, never from input).
+    pub async fn count_rows(&self, table: &'static str) -> Result<i64> {
+        let r = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(self.reader()).await?;
+        col(&r, "n")
+    }
+}

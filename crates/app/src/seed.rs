@@ -1,0 +1,362 @@
+//! Demo data: deterministic (seeded), realistic Suzhou data at small or city scale, and one
+//! demo account per role. Every capability adds its part here.
+
+use crate::auth::hash_password;
+use crate::divisions::{grid_rows, suzhou_rows};
+use crate::{App, AppError, AppResult, RequestCtx};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::time::Instant;
+use tongxin_domain::division::{self, DivisionRow, Level};
+use tongxin_domain::fake::{district_name, FakeOrgKind, Faker};
+use tongxin_domain::Role;
+use tongxin_store::registry::{self, NewHousehold, NewOrg, NewVolunteer};
+use tongxin_store::{now_ms, StoreError};
+
+/// How much data to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// A few thousand rows: seconds.
+    Small,
+    /// Suzhou scale: ~24,000 organisations, 245,000 volunteers, grids under every community.
+    City,
+}
+
+/// Row counts of a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Organisations.
+    pub orgs: usize,
+    /// Volunteers.
+    pub volunteers: usize,
+    /// Average grids per community.
+    pub grids_per_community: usize,
+    /// Households per grid.
+    pub households_per_grid: usize,
+}
+
+impl Scale {
+    /// The plan for this scale.
+    pub fn plan(self) -> Plan {
+        match self {
+            Scale::Small => Plan { orgs: 240, volunteers: 2_400, grids_per_community: 2, households_per_grid: 3 },
+            Scale::City => Plan { orgs: 24_000, volunteers: 245_000, grids_per_community: 10, households_per_grid: 20 },
+        }
+    }
+}
+
+/// What a seed run produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeedReport {
+    /// Organisations inserted.
+    pub orgs: usize,
+    /// Volunteers inserted.
+    pub volunteers: usize,
+    /// Grids inserted.
+    pub grids: usize,
+    /// Households inserted.
+    pub households: usize,
+    /// Wall time in milliseconds.
+    pub ms: u128,
+}
+
+/// Password of every demo account (printed by `serve --demo` and in the README).
+pub const DEMO_PASSWORD: &str = "Tongxin2026";
+
+/// Demo accounts: (username, display name, role, jurisdiction code).
+pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 9] = [
+    ("commander", "市应急局值班员 王建国", Role::Commander, "320500000000"),
+    ("minzheng", "姑苏区民政局 李敏", Role::CivilAffairs, "320508000000"),
+    ("shequ", "平江街道 张晓燕", Role::CommunityWorker, "320508017000"),
+    ("wangge", "网格员 陆晨", Role::GridWorker, ""),
+    ("zuzhi", "组织管理员 顾婷", Role::OrgAdmin, ""),
+    ("zhiyuan", "志愿者 沈浩", Role::Volunteer, ""),
+    ("jumin", "居民 钱阿姨", Role::Resident, ""),
+    ("jiandu", "监督员 周正", Role::Supervisor, "320500000000"),
+    ("admin", "系统管理员", Role::SysAdmin, "320500000000"),
+];
+
+const KIND_SHARE: [(FakeOrgKind, u32); 5] = [
+    (FakeOrgKind::SocialService, 46),
+    (FakeOrgKind::SocialGroup, 30),
+    (FakeOrgKind::Company, 11),
+    (FakeOrgKind::CommunityBody, 11),
+    (FakeOrgKind::Foundation, 2),
+];
+const STATES: [(&str, u32); 5] = [("verified", 80), ("filed", 12), ("returned", 4), ("suspended", 2), ("rejected", 2)];
+const VULNERABLE: [&str; 6] = ["elderly_alone", "disabled", "chronic", "bedridden", "pregnant", "child_no_carer"];
+
+fn weighted<'a, T>(f: &mut Faker, items: &'a [(T, u32)]) -> &'a T {
+    let total: u32 = items.iter().map(|i| i.1).sum();
+    let mut x = rand::Rng::gen_range(f.rng(), 0..total);
+    for (t, w) in items {
+        if x < *w {
+            return t;
+        }
+        x -= w;
+    }
+    &items[0].0
+}
+
+struct Tree {
+    rows: Vec<DivisionRow>,
+    paths: HashMap<String, String>,
+    index: HashMap<String, usize>,
+    /// Communities per district code (6 digits).
+    communities: HashMap<String, Vec<usize>>,
+    districts: Vec<String>,
+}
+
+impl Tree {
+    fn suzhou() -> Tree {
+        let rows = suzhou_rows();
+        let paths: HashMap<String, String> =
+            rows.iter().zip(division::paths(&rows, "")).map(|(r, p)| (r.code.clone(), p)).collect();
+        let mut communities: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut districts = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            match r.level {
+                Level::District => districts.push(r.code[..6].to_string()),
+                Level::Community => communities.entry(r.code[..6].to_string()).or_default().push(i),
+                _ => {}
+            }
+        }
+        let index = rows.iter().enumerate().map(|(i, r)| (r.code.clone(), i)).collect();
+        Tree { rows, paths, index, communities, districts }
+    }
+
+    fn name(&self, code: &str) -> &str {
+        self.index.get(code).map_or("", |&i| self.rows[i].name.as_str())
+    }
+
+    /// A community, districts weighted by how many communities they have.
+    fn pick_community(&self, f: &mut Faker) -> &DivisionRow {
+        let total: usize = self.communities.values().map(Vec::len).sum();
+        let mut x = rand::Rng::gen_range(f.rng(), 0..total);
+        for d in &self.districts {
+            let c = &self.communities[d];
+            if x < c.len() {
+                return &self.rows[c[x]];
+            }
+            x -= c.len();
+        }
+        &self.rows[self.communities[&self.districts[0]][0]]
+    }
+}
+
+fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
+    let pb = if show { ProgressBar::new(len) } else { ProgressBar::hidden() };
+    pb.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    pb.set_message(msg);
+    pb
+}
+
+impl App {
+    /// Generates demo data at `scale` with `seed`. Refuses when organisations already exist.
+    /// All rows go in one transaction: a failed seed leaves nothing behind.
+    pub async fn seed(&self, scale: Scale, seed: u64, progress: bool) -> AppResult<SeedReport> {
+        let start = Instant::now();
+        self.ensure_division_tree().await?;
+        let existing = self.store.count_rows("organizations").await?;
+        if existing > 0 {
+            return Err(AppError::Conflict(tongxin_domain::Text::new(
+                format!("数据库已有 {existing} 个组织，未重复生成演示数据"),
+                format!("the database already holds {existing} organisations; demo data not generated again"),
+            )));
+        }
+        let plan = scale.plan();
+        let tree = Tree::suzhou();
+        let mut f = Faker::new(seed);
+        let today = time::macros::date!(2026 - 11 - 28);
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+
+        // Grids under every community: a deterministic count around the plan's average.
+        let mut grids = Vec::new();
+        for r in tree.rows.iter().filter(|r| r.level == Level::Community) {
+            let spread = plan.grids_per_community / 2;
+            let n = plan.grids_per_community - spread + rand::Rng::gen_range(f.rng(), 0..=spread * 2);
+            grids.extend(grid_rows(&r.code, n.max(1)));
+        }
+        let grid_paths: Vec<String> =
+            grids.iter().map(|g| format!("{}{}/", tree.paths[g.parent.as_deref().unwrap_or_default()], g.code)).collect();
+        tongxin_store::divisions::insert_rows(&mut tx, &grids, &grid_paths).await?;
+
+        // Organisations: the standing forces first (government and rescue teams), then the rest.
+        let (gov, rescue) = if scale == Scale::City { (16, 32) } else { (4, 8) };
+        let pb = bar(progress, plan.orgs as u64, "组织 orgs");
+        let mut orgs = Vec::with_capacity(plan.orgs);
+        let mut orgs_by_district: HashMap<String, Vec<i64>> = HashMap::new();
+        for i in 0..plan.orgs {
+            let kind = if i < gov {
+                FakeOrgKind::GovTeam
+            } else if i < gov + rescue {
+                FakeOrgKind::RescueTeam
+            } else {
+                *weighted(&mut f, &KIND_SHARE)
+            };
+            let community = tree.pick_community(&mut f).clone();
+            let d6 = &community.code[..6];
+            let street = community.parent.clone().unwrap_or_default();
+            // Most organisations file at street level; community bodies at their community.
+            let at = if kind == FakeOrgKind::CommunityBody { community.code.clone() } else { street.clone() };
+            let domains = f.service_domains();
+            let dname = district_name(d6).unwrap_or("苏州市");
+            let name = if kind == FakeOrgKind::CommunityBody {
+                f.community_team_name(&community.name)
+            } else {
+                f.org_name(kind, dname, domains.first().copied().unwrap_or("elderly"))
+            };
+            let (lon, lat) = f.point_in_district(d6);
+            let id = i as i64 + 1;
+            orgs_by_district.entry(d6.to_string()).or_default().push(id);
+            orgs.push(NewOrg {
+                id,
+                name,
+                credit_code: f.credit_code_for(kind, d6),
+                kind: kind.key().to_string(),
+                division_code: at.clone(),
+                division_path: tree.paths[&at].clone(),
+                address: f.street_address(dname, tree.name(&street)),
+                lon,
+                lat,
+                contact_name: f.person_name(),
+                contact_phone: f.phone(),
+                domains: domains.join(","),
+                people_count: rand::Rng::gen_range(f.rng(), 5..300),
+                state: weighted(&mut f, &STATES).to_string(),
+            });
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        registry::insert_orgs(&mut tx, &orgs, now).await?;
+        registry::sync_org_ids(&mut tx, self.store.backend()).await?;
+
+        let pb = bar(progress, plan.volunteers as u64, "志愿者 vols");
+        let mut batch = Vec::with_capacity(10_000);
+        for _ in 0..plan.volunteers {
+            let c = tree.pick_community(&mut f);
+            let d6 = c.code[..6].to_string();
+            let p = f.person(&d6, 18..=70, today);
+            let (lon, lat) = f.point_in_district(&d6);
+            let org_id = if f.chance(600) { orgs_by_district.get(&d6).map(|v| *f.pick(v)) } else { None };
+            batch.push(NewVolunteer {
+                name: p.name,
+                id_number: p.id_number,
+                phone: p.phone,
+                division_code: c.code.clone(),
+                division_path: tree.paths[&c.code].clone(),
+                lon,
+                lat,
+                skills: f.skills().join(","),
+                insured: f.chance(700),
+                org_id,
+            });
+            if batch.len() == batch.capacity() {
+                registry::insert_volunteers(&mut tx, &batch, now).await?;
+                pb.inc(batch.len() as u64);
+                batch.clear();
+            }
+        }
+        registry::insert_volunteers(&mut tx, &batch, now).await?;
+        pb.finish_and_clear();
+
+        let total_households = grids.len() * plan.households_per_grid;
+        let pb = bar(progress, total_households as u64, "住户 homes");
+        let mut hb = Vec::with_capacity(10_000);
+        for (g, gpath) in grids.iter().zip(&grid_paths) {
+            let d6 = &g.code[..6];
+            let street_name = gpath.split('/').nth(2).map_or("", |c| tree.name(c));
+            for _ in 0..plan.households_per_grid {
+                let (lon, lat) = f.point_in_district(d6);
+                let vulnerable = if f.chance(100) { f.pick(&VULNERABLE).to_string() } else { String::new() };
+                hb.push(NewHousehold {
+                    grid_code: g.code.clone(),
+                    division_path: gpath.clone(),
+                    address: f.street_address(district_name(d6).unwrap_or(""), street_name),
+                    lon,
+                    lat,
+                    members: rand::Rng::gen_range(f.rng(), 1..6),
+                    vulnerable,
+                    contact_phone: f.phone(),
+                });
+                if hb.len() == hb.capacity() {
+                    registry::insert_households(&mut tx, &hb).await?;
+                    pb.inc(hb.len() as u64);
+                    hb.clear();
+                }
+            }
+        }
+        registry::insert_households(&mut tx, &hb).await?;
+        pb.finish_and_clear();
+        tongxin_store::audit::append(
+            &mut tx,
+            crate::audit::entry(None, &RequestCtx::default(), "seed.run", "database", "demo", serde_json::json!({ "scale": format!("{scale:?}"), "seed": seed })),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(SeedReport { orgs: orgs.len(), volunteers: plan.volunteers, grids: grids.len(), households: total_households, ms: start.elapsed().as_millis() })
+    }
+
+    /// Creates the demo accounts that do not exist yet. The grid worker gets the first grid of
+    /// the community worker's street, the organisation admin the first organisation in Gusu.
+    pub async fn ensure_demo_accounts(&self) -> AppResult<Vec<&'static str>> {
+        let mut created = Vec::new();
+        let first_grid = self
+            .store
+            .divisions_at_level(&self.store.division("320508017000").await?.path, Level::Grid)
+            .await?
+            .first()
+            .map(|d| d.code.clone());
+        let gusu = self.store.division("320508000000").await?.path;
+        let first_org = first_org_in(self, &gusu).await?;
+        let hash = hash_password(DEMO_PASSWORD)?;
+        for (username, display, role, code) in DEMO_ACCOUNTS {
+            if self.store.user_by_username(username).await.is_ok() {
+                continue;
+            }
+            let division_code = match role {
+                Role::GridWorker => first_grid.clone(),
+                Role::Volunteer | Role::Resident => Some("320508017001".to_string()).filter(|_| first_grid.is_some()),
+                _ => Some(code.to_string()).filter(|c| !c.is_empty()),
+            };
+            let org_id = if matches!(role, Role::OrgAdmin | Role::Volunteer) { first_org } else { None };
+            if role == Role::OrgAdmin && org_id.is_none() {
+                continue;
+            }
+            let path = match &division_code {
+                Some(c) => Some(self.store.division(c).await?.path),
+                None => None,
+            };
+            let mut tx = self.store.begin().await?;
+            let id = tongxin_store::users::create(
+                &mut tx,
+                &tongxin_store::users::NewUser {
+                    username: username.to_string(),
+                    display_name: display.to_string(),
+                    password_hash: hash.clone(),
+                    role: role.key().to_string(),
+                    division_code,
+                    division_path: path,
+                    org_id,
+                },
+            )
+            .await?;
+            tongxin_store::audit::append(
+                &mut tx,
+                crate::audit::entry(None, &RequestCtx::default(), "user.create", "user", id, serde_json::json!({ "username": username, "demo": true })),
+            )
+            .await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            created.push(username);
+        }
+        Ok(created)
+    }
+}
+
+async fn first_org_in(app: &App, path: &str) -> AppResult<Option<i64>> {
+    let mut b = tongxin_store::sql::SqlBuf::new("SELECT MIN(id) AS id FROM organizations WHERE ");
+    b.within("division_path", path);
+    let r = b.query().fetch_one(app.store.reader()).await.map_err(StoreError::from)?;
+    Ok(tongxin_store::col(&r, "id")?)
+}

@@ -1,0 +1,219 @@
+//! The audit trail: append in the caller's transaction, verify the whole hash chain.
+
+use crate::{col, now_ms, Result, Store, Tx};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use tongxin_domain::audit::{AuditEntry, GENESIS_HASH};
+
+/// What an action records; the store adds sequence, time and hashes.
+#[derive(Debug, Clone, Default)]
+pub struct AuditInput {
+    /// Acting user id (0 = system).
+    pub user_id: i64,
+    /// Acting user name.
+    pub username: String,
+    /// Role key.
+    pub role: String,
+    /// Actor's jurisdiction code.
+    pub division_code: String,
+    /// Action key.
+    pub action: String,
+    /// Object type.
+    pub object_type: String,
+    /// Object id.
+    pub object_id: String,
+    /// Before/after summary as JSON text.
+    pub summary: String,
+    /// Request id.
+    pub request_id: String,
+    /// Client IP.
+    pub ip: String,
+}
+
+/// SHA-256 of the record's canonical bytes, hex.
+pub fn entry_hash(e: &AuditEntry, prev_hash: &str) -> String {
+    hex::encode(Sha256::digest(e.canonical(prev_hash)))
+}
+
+/// Appends a record inside `tx`. The head row update serialises concurrent appends on
+/// PostgreSQL (row lock until commit), so the chain never forks.
+pub async fn append(tx: &mut Tx, input: AuditInput) -> Result<i64> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    let seq: i64 = col(&head, "seq")?;
+    let prev: String = col(&head, "hash")?;
+    let e = AuditEntry {
+        seq,
+        at_ms: now_ms(),
+        user_id: input.user_id,
+        username: input.username,
+        role: input.role,
+        division_code: input.division_code,
+        action: input.action,
+        object_type: input.object_type,
+        object_id: input.object_id,
+        summary: input.summary,
+        request_id: input.request_id,
+        ip: input.ip,
+    };
+    let hash = entry_hash(&e, &prev);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, user_id, username, role, division_code, action, object_type, object_id, \
+         summary, request_id, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+    )
+    .bind(e.seq)
+    .bind(e.at_ms)
+    .bind(e.user_id)
+    .bind(e.username)
+    .bind(e.role)
+    .bind(e.division_code)
+    .bind(e.action)
+    .bind(e.object_type)
+    .bind(e.object_id)
+    .bind(e.summary)
+    .bind(e.request_id)
+    .bind(e.ip)
+    .bind(prev)
+    .bind(hash.clone())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await?;
+    Ok(seq)
+}
+
+/// Outcome of a chain verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// Every record checks out.
+    Intact {
+        /// Records checked.
+        records: i64,
+    },
+    /// The first record that does not check out, and why.
+    Broken {
+        /// Its sequence number (or the missing one).
+        seq: i64,
+        /// Reason in Chinese.
+        zh: String,
+        /// Reason in English.
+        en: String,
+    },
+}
+
+/// A listed audit record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRecord {
+    /// Sequence.
+    pub seq: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// User name.
+    pub username: String,
+    /// Role key.
+    pub role: String,
+    /// Action key.
+    pub action: String,
+    /// Object type.
+    pub object_type: String,
+    /// Object id.
+    pub object_id: String,
+    /// Summary JSON.
+    pub summary: String,
+    /// Request id.
+    pub request_id: String,
+}
+
+impl Store {
+    /// Walks the whole chain in order (streaming, constant memory) and reports the first break:
+    /// a gap in sequence, a wrong previous hash, a recomputed hash that differs, or a head that
+    /// does not match the last record (a deleted tail).
+    pub async fn audit_verify(&self) -> Result<VerifyOutcome> {
+        let mut rows = sqlx::query(
+            "SELECT seq, at, user_id, username, role, division_code, action, object_type, object_id, summary, \
+             request_id, ip, prev_hash, hash FROM audit_log ORDER BY seq",
+        )
+        .fetch(self.reader());
+        let mut expected_prev = GENESIS_HASH.to_string();
+        let mut expected_seq = 1i64;
+        while let Some(r) = rows.try_next().await? {
+            let e = AuditEntry {
+                seq: col(&r, "seq")?,
+                at_ms: col(&r, "at")?,
+                user_id: col(&r, "user_id")?,
+                username: col(&r, "username")?,
+                role: col(&r, "role")?,
+                division_code: col(&r, "division_code")?,
+                action: col(&r, "action")?,
+                object_type: col(&r, "object_type")?,
+                object_id: col(&r, "object_id")?,
+                summary: col(&r, "summary")?,
+                request_id: col(&r, "request_id")?,
+                ip: col(&r, "ip")?,
+            };
+            let prev: String = col(&r, "prev_hash")?;
+            let hash: String = col(&r, "hash")?;
+            if e.seq != expected_seq {
+                return Ok(VerifyOutcome::Broken {
+                    seq: expected_seq,
+                    zh: format!("缺少第 {expected_seq} 条记录（被删除？）"),
+                    en: format!("record {expected_seq} is missing (deleted?)"),
+                });
+            }
+            if prev != expected_prev {
+                return Ok(VerifyOutcome::Broken {
+                    seq: e.seq,
+                    zh: "前一条哈希不匹配".into(),
+                    en: "previous-hash link does not match".into(),
+                });
+            }
+            if entry_hash(&e, &prev) != hash {
+                return Ok(VerifyOutcome::Broken {
+                    seq: e.seq,
+                    zh: "记录内容与哈希不符（被篡改）".into(),
+                    en: "record content does not match its hash (altered)".into(),
+                });
+            }
+            expected_prev = hash;
+            expected_seq += 1;
+        }
+        drop(rows);
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(self.reader()).await?;
+        let (hseq, hhash): (i64, String) = (col(&head, "seq")?, col(&head, "hash")?);
+        if hseq != expected_seq - 1 || hhash != expected_prev {
+            return Ok(VerifyOutcome::Broken {
+                seq: expected_seq,
+                zh: format!("链尾不完整：链头记录到第 {hseq} 条"),
+                en: format!("chain tail is incomplete: head says {hseq} records"),
+            });
+        }
+        Ok(VerifyOutcome::Intact { records: expected_seq - 1 })
+    }
+
+    /// The newest records, newest first, optionally only those of one action prefix.
+    pub async fn audit_recent(&self, action_prefix: &str, limit: i64) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, username, role, action, object_type, object_id, summary, request_id FROM audit_log \
+             WHERE action LIKE $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(format!("{}%", action_prefix.replace(['%', '_'], "")))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    seq: col(r, "seq")?,
+                    at: col(r, "at")?,
+                    username: col(r, "username")?,
+                    role: col(r, "role")?,
+                    action: col(r, "action")?,
+                    object_type: col(r, "object_type")?,
+                    object_id: col(r, "object_id")?,
+                    summary: col(r, "summary")?,
+                    request_id: col(r, "request_id")?,
+                })
+            })
+            .collect()
+    }
+}
