@@ -8,7 +8,7 @@
 //! Locations come from hand-chosen population clusters (town and city centres) well inside each
 //! district; no boundary data is embedded.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 
 use rand::{Rng, SeedableRng};
@@ -764,6 +764,8 @@ pub struct Faker {
     city: Cumulative,
     /// Organisation names already handed out, so that seeded registries have unique names.
     org_names: HashSet<String>,
+    /// Highest repeat number handed out per base name (see [`Faker::org_name`]).
+    org_repeats: HashMap<String, u32>,
 }
 
 impl Faker {
@@ -775,6 +777,7 @@ impl Faker {
             skills: Cumulative::new(SKILLS.iter().map(|s| s.3)),
             city: Cumulative::new(DISTRICTS.iter().map(|d| d.population_wan)),
             org_names: HashSet::new(),
+            org_repeats: HashMap::new(),
         }
     }
 
@@ -926,15 +929,16 @@ impl Faker {
                 return name;
             }
         }
-        // Rare: the small name spaces (foundations, government teams) are used up.
-        let mut n = 2;
+        // Rare: the small name spaces (foundations, government teams) are used up. Number the
+        // repeats, remembering the last number per base name so this stays O(1).
+        let base = self.org_name_once(kind, district_name, domain);
+        let last = self.org_repeats.entry(base.clone()).or_insert(1);
         loop {
-            let base = self.org_name_once(kind, district_name, domain);
-            let name = format!("{base}（{n}）");
+            *last += 1;
+            let name = format!("{base}（{}）", *last);
             if self.org_names.insert(name.clone()) {
                 return name;
             }
-            n += 1;
         }
     }
 
