@@ -197,6 +197,23 @@ fn org_names_are_plausible_and_unique() {
 }
 
 #[test]
+fn small_name_spaces_number_their_repeats() {
+    // There are only a handful of plausible district foundations; asking for many more must
+    // still give unique names, numbered after a name already handed out.
+    let mut f = Faker::new(13);
+    let names: Vec<String> = (0..300)
+        .map(|_| f.org_name(FakeOrgKind::Foundation, "姑苏区", "elderly"))
+        .collect();
+    let unique: HashSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), names.len());
+    for n in names.iter().filter(|n| n.ends_with('）')) {
+        let base = &n[..n.find('（').unwrap()];
+        assert!(names.iter().any(|m| m == base), "{n} without {base}");
+    }
+    assert!(names.iter().any(|n| n.ends_with('）')));
+}
+
+#[test]
 fn addresses_use_the_district_and_street() {
     let mut f = Faker::new(9);
     for _ in 0..500 {
