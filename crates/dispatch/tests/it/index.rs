@@ -1,0 +1,124 @@
+//! The spatial index returns exactly the K nearest eligible free responders, also after
+//! incremental updates, and the single-task fast path agrees with it.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
+use tongxin_dispatch::bench::{generate_responders, generate_tasks};
+use tongxin_dispatch::{
+    best_for_task, Availability, GeoPoint, Responder, ResponderId, ResponderIndex, Task,
+};
+
+fn eligible(r: &Responder, t: &Task) -> bool {
+    let (from, until) = r.availability.bounds();
+    !r.busy
+        && r.skills.covers(t.required_skills)
+        && (r.insured || !t.insurance_required)
+        && from <= t.start_at
+        && t.start_at <= until
+}
+
+/// Brute force over every responder with the haversine formula.
+fn brute(model: &HashMap<ResponderId, Responder>, t: &Task, k: usize) -> Vec<f64> {
+    let mut d: Vec<f64> = model
+        .values()
+        .filter(|r| eligible(r, t))
+        .map(|r| r.location.distance_m(&t.location))
+        .filter(|&m| m <= t.max_distance_m as f64)
+        .collect();
+    d.sort_by(f64::total_cmp);
+    d.truncate(k);
+    d
+}
+
+fn check(
+    index: &ResponderIndex,
+    model: &HashMap<ResponderId, Responder>,
+    tasks: &[Task],
+    k: usize,
+) {
+    for t in tasks {
+        let got = index.nearest_eligible(t, k).unwrap();
+        let want = brute(model, t, k);
+        assert_eq!(got.len(), want.len(), "task {:?}", t.id);
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g.distance_m as f64 - w).abs() <= 1.0,
+                "{} vs {w}",
+                g.distance_m
+            );
+            assert!(
+                eligible(&model[&g.responder], t),
+                "ineligible candidate returned"
+            );
+        }
+    }
+}
+
+#[test]
+fn knn_matches_brute_force_before_and_after_updates() {
+    let responders = generate_responders(4_000, 3);
+    let tasks = generate_tasks(150, 3);
+    let mut index = ResponderIndex::build(&responders).unwrap();
+    let mut model: HashMap<_, _> = responders.iter().map(|r| (r.id, r.clone())).collect();
+    check(&index, &model, &tasks, 12);
+
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for step in 0..3_000u64 {
+        let id = ResponderId(rng.gen_range(1..=4_000));
+        match rng.gen_range(0..4) {
+            0 if model.contains_key(&id) => {
+                // Moves, sometimes far outside the current grid (forces a re-grid).
+                let far = rng.gen_bool(0.01);
+                let p = if far {
+                    GeoPoint::new(rng.gen_range(20.0..40.0), rng.gen_range(100.0..125.0))
+                } else {
+                    let r = &model[&id];
+                    GeoPoint::new(r.location.lat + rng.gen_range(-0.02..0.02), r.location.lon)
+                };
+                index.move_to(id, p).unwrap();
+                model.get_mut(&id).unwrap().location = p;
+            }
+            1 if model.contains_key(&id) => {
+                let busy = rng.gen_bool(0.5);
+                index.set_busy(id, busy).unwrap();
+                model.get_mut(&id).unwrap().busy = busy;
+            }
+            2 if model.contains_key(&id) => {
+                assert_eq!(index.remove(id).unwrap(), model.remove(&id).unwrap());
+            }
+            _ if !model.contains_key(&id) => {
+                let mut r = responders[(id.0 - 1) as usize].clone();
+                r.availability = Availability::Now;
+                index.insert(r.clone()).unwrap();
+                model.insert(id, r);
+            }
+            _ => {}
+        }
+        if step % 1_000 == 999 {
+            check(&index, &model, &tasks, 12);
+        }
+    }
+    assert_eq!(index.len(), model.len());
+    assert_eq!(index.free_len(), model.values().filter(|r| !r.busy).count());
+    check(&index, &model, &tasks, 12);
+}
+
+#[test]
+fn fast_path_proposes_the_head_count_nearest_and_skips_busy_ones() {
+    let responders = generate_responders(5_000, 4);
+    let mut index = ResponderIndex::build(&responders).unwrap();
+    let t = generate_tasks(50, 4)
+        .into_iter()
+        .find(|t| t.head_count >= 2)
+        .unwrap();
+    let first = best_for_task(&index, &t).unwrap();
+    assert_eq!(first.len(), t.head_count as usize);
+    let all = index.nearest_eligible(&t, 32).unwrap();
+    assert_eq!(first, all[..first.len()].to_vec());
+    // Once the nearest takes a task, the next best moves up.
+    index.set_busy(first[0].responder, true).unwrap();
+    let second = best_for_task(&index, &t).unwrap();
+    assert!(!second.iter().any(|c| c.responder == first[0].responder));
+    assert_eq!(second, all[1..=t.head_count as usize].to_vec());
+}
