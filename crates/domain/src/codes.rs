@@ -21,9 +21,7 @@ use time::{Date, Month};
 pub const CREDIT_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights of positions 1–17 of a credit code: 3^(i) mod 31.
-const CREDIT_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// Weights of positions 1–17 of an ID number: 2^(17-i) mod 11.
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -140,9 +138,9 @@ impl CodeError {
             CodeError::CreditLength { got } => {
                 format!("统一社会信用代码应为 18 位（实际 {got} 位）")
             }
-            CodeError::CreditCharset { position, ch } => format!(
-                "统一社会信用代码第 {position} 位“{ch}”不是允许的字符（数字或大写字母，不含 I、O、S、V、Z）"
-            ),
+            CodeError::CreditCharset { position, ch } => {
+                format!("统一社会信用代码第 {position} 位“{ch}”不是允许的字符（数字或大写字母，不含 I、O、S、V、Z）")
+            }
             CodeError::CreditAuthority { ch } => {
                 format!("统一社会信用代码第 1 位“{ch}”不是有效的登记管理部门代码")
             }
@@ -153,9 +151,9 @@ impl CodeError {
                 format!("统一社会信用代码校验位错误（应为 {expected}）")
             }
             CodeError::IdLength { got } => format!("身份证号应为 18 位（实际 {got} 位）"),
-            CodeError::IdCharset { position, ch } => format!(
-                "身份证号第 {position} 位“{ch}”无效（前 17 位应为数字，第 18 位为数字或 X）"
-            ),
+            CodeError::IdCharset { position, ch } => {
+                format!("身份证号第 {position} 位“{ch}”无效（前 17 位应为数字，第 18 位为数字或 X）")
+            }
             CodeError::IdBirthDate { found } => {
                 format!("身份证号中的出生日期“{found}”不是有效日期")
             }
@@ -182,12 +180,12 @@ impl CodeError {
                 "Unified social credit code character {position} '{ch}' is not allowed \
                  (digits or capital letters except I, O, S, V, Z)"
             ),
-            CodeError::CreditAuthority { ch } => format!(
-                "Unified social credit code position 1 '{ch}' is not a registering authority code"
-            ),
-            CodeError::CreditDivision { found } => format!(
-                "Unified social credit code positions 3–8 '{found}' must be a 6-digit division code"
-            ),
+            CodeError::CreditAuthority { ch } => {
+                format!("Unified social credit code position 1 '{ch}' is not a registering authority code")
+            }
+            CodeError::CreditDivision { found } => {
+                format!("Unified social credit code positions 3–8 '{found}' must be a 6-digit division code")
+            }
             CodeError::CreditCheckChar { expected, .. } => {
                 format!("Unified social credit code check character is wrong (expected {expected})")
             }
@@ -386,10 +384,7 @@ impl CivilAffairsKind {
 }
 
 fn credit_value(c: u8) -> Option<u32> {
-    CREDIT_CHARSET
-        .iter()
-        .position(|&x| x == c)
-        .map(|p| p as u32)
+    CREDIT_CHARSET.iter().position(|&x| x == c).map(|p| p as u32)
 }
 
 fn credit_check_from_bytes(first17: &[u8]) -> Option<char> {
@@ -426,10 +421,7 @@ impl CreditCode {
         }
         for (i, ch) in s.chars().enumerate() {
             if !ch.is_ascii() || credit_value(ch as u8).is_none() {
-                return Err(CodeError::CreditCharset {
-                    position: i + 1,
-                    ch,
-                });
+                return Err(CodeError::CreditCharset { position: i + 1, ch });
             }
         }
         let b = s.as_bytes();
@@ -437,16 +429,11 @@ impl CreditCode {
             return Err(CodeError::CreditAuthority { ch: b[0] as char });
         }
         if !b[2..8].iter().all(u8::is_ascii_digit) {
-            return Err(CodeError::CreditDivision {
-                found: s[2..8].to_string(),
-            });
+            return Err(CodeError::CreditDivision { found: s[2..8].to_string() });
         }
         let expected = credit_check_from_bytes(&b[..17]).expect("charset checked above");
         if b[17] as char != expected {
-            return Err(CodeError::CreditCheckChar {
-                expected,
-                got: b[17] as char,
-            });
+            return Err(CodeError::CreditCheckChar { expected, got: b[17] as char });
         }
         Ok(CreditCode(s.to_string()))
     }
@@ -528,11 +515,7 @@ fn org_value(b: u8) -> u32 {
 
 /// The GB 11714 check character of an 8-character organisation-code body.
 fn org_check_char(body: &[u8; 8]) -> u8 {
-    let sum: u32 = body
-        .iter()
-        .zip(ORG_WEIGHTS)
-        .map(|(&b, w)| org_value(b) * w)
-        .sum();
+    let sum: u32 = body.iter().zip(ORG_WEIGHTS).map(|(&b, w)| org_value(b) * w).sum();
     match 11 - sum % 11 {
         10 => b'X',
         11 => b'0',
@@ -556,10 +539,7 @@ pub fn generate_credit_code<R: Rng + ?Sized>(
     division6: &str,
 ) -> String {
     assert!(kind_char.is_ascii_digit(), "kind_char must be a digit");
-    assert!(
-        division6.len() == 6 && division6.bytes().all(|b| b.is_ascii_digit()),
-        "division6 must be 6 digits"
-    );
+    assert!(division6.len() == 6 && division6.bytes().all(|b| b.is_ascii_digit()), "division6 must be 6 digits");
     let mut body = [0u8; 8];
     let second = match authority {
         Authority::MarketRegulation => Some(b'A'),
@@ -625,11 +605,7 @@ impl Sex {
 }
 
 fn id_check_from_digits(first17: &[u8]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(ID_WEIGHTS)
-        .map(|(&b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(ID_WEIGHTS).map(|(&b, w)| u32::from(b - b'0') * w).sum();
     ID_CHECK[(sum % 11) as usize] as char
 }
 
@@ -671,25 +647,17 @@ impl IdNumber {
         for (i, ch) in s.chars().enumerate() {
             let ok = ch.is_ascii_digit() || (i == 17 && (ch == 'X' || ch == 'x'));
             if !ok {
-                return Err(CodeError::IdCharset {
-                    position: i + 1,
-                    ch,
-                });
+                return Err(CodeError::IdCharset { position: i + 1, ch });
             }
         }
         let normalised = s.to_ascii_uppercase();
         if parse_yyyymmdd(&normalised[6..14]).is_none() {
-            return Err(CodeError::IdBirthDate {
-                found: normalised[6..14].to_string(),
-            });
+            return Err(CodeError::IdBirthDate { found: normalised[6..14].to_string() });
         }
         let b = normalised.as_bytes();
         let expected = id_check_from_digits(&b[..17]);
         if b[17] as char != expected {
-            return Err(CodeError::IdCheckChar {
-                expected,
-                got: b[17] as char,
-            });
+            return Err(CodeError::IdCheckChar { expected, got: b[17] as char });
         }
         Ok(IdNumber(normalised))
     }
@@ -785,20 +753,9 @@ impl AsRef<str> for IdNumber {
 ///
 /// # Panics
 /// If `division6` is not 6 ASCII digits or the birth year is not in 1000–9999 (caller bugs).
-pub fn generate_id_number<R: Rng + ?Sized>(
-    rng: &mut R,
-    division6: &str,
-    birth_date: Date,
-    sex: Sex,
-) -> String {
-    assert!(
-        division6.len() == 6 && division6.bytes().all(|b| b.is_ascii_digit()),
-        "division6 must be 6 digits"
-    );
-    assert!(
-        (1000..=9999).contains(&birth_date.year()),
-        "birth year must have 4 digits"
-    );
+pub fn generate_id_number<R: Rng + ?Sized>(rng: &mut R, division6: &str, birth_date: Date, sex: Sex) -> String {
+    assert!(division6.len() == 6 && division6.bytes().all(|b| b.is_ascii_digit()), "division6 must be 6 digits");
+    assert!((1000..=9999).contains(&birth_date.year()), "birth year must have 4 digits");
     // Sequence 001–999; parity carries the sex.
     let base = rng.gen_range(0..500u32) * 2;
     let seq = match sex {
@@ -836,10 +793,7 @@ impl Phone {
         let s = s.trim();
         for (i, ch) in s.chars().enumerate() {
             if !ch.is_ascii_digit() {
-                return Err(CodeError::PhoneCharset {
-                    position: i + 1,
-                    ch,
-                });
+                return Err(CodeError::PhoneCharset { position: i + 1, ch });
             }
         }
         if s.len() != 11 {
@@ -847,9 +801,7 @@ impl Phone {
         }
         let b = s.as_bytes();
         if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
-            return Err(CodeError::PhonePrefix {
-                found: s[..2].to_string(),
-            });
+            return Err(CodeError::PhonePrefix { found: s[..2].to_string() });
         }
         Ok(Phone(s.to_string()))
     }

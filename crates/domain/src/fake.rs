@@ -43,26 +43,26 @@ const SURNAMES: &[(&str, u32)] = &[
 
 /// Given-name characters that lean male.
 const GIVEN_MALE: &[&str] = &[
-    "伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "斌", "超", "明", "刚", "平", "辉", "鹏", "华",
-    "飞", "鑫", "波", "宇", "浩", "凯", "健", "俊", "帆", "帅", "旭", "宁", "龙", "林", "峰", "建",
-    "国", "志", "亮", "晨", "阳", "博", "昊", "然", "轩", "睿", "泽", "宏", "兵", "海", "东", "成",
-    "荣", "江", "庆", "德", "新", "正", "振", "锋", "毅", "诚", "晖", "铭", "瑞", "皓", "骏", "翔",
-    "彬", "栋", "坤", "良", "忠", "嘉", "逸", "哲", "煜", "宸", "杭", "源", "晟", "恒", "昕",
+    "伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "斌", "超", "明", "刚", "平", "辉", "鹏", "华", "飞", "鑫", "波",
+    "宇", "浩", "凯", "健", "俊", "帆", "帅", "旭", "宁", "龙", "林", "峰", "建", "国", "志", "亮", "晨", "阳", "博",
+    "昊", "然", "轩", "睿", "泽", "宏", "兵", "海", "东", "成", "荣", "江", "庆", "德", "新", "正", "振", "锋", "毅",
+    "诚", "晖", "铭", "瑞", "皓", "骏", "翔", "彬", "栋", "坤", "良", "忠", "嘉", "逸", "哲", "煜", "宸", "杭", "源",
+    "晟", "恒", "昕",
 ];
 
 /// Given-name characters that lean female.
 const GIVEN_FEMALE: &[&str] = &[
-    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕", "玲", "婷", "雪", "慧", "颖", "琳", "倩",
-    "洁", "欣", "怡", "佳", "梅", "莉", "红", "萍", "秀", "英", "兰", "凤", "玉", "琴", "云", "蕾",
-    "薇", "悦", "彤", "萱", "涵", "晴", "诗", "雨", "思", "梦", "雅", "婉", "若", "珍", "蓉", "素",
-    "菲", "瑶", "琪", "妍", "露", "月", "茜", "璐", "丹", "钰", "馨", "嘉", "楠", "岚", "婕", "妮",
+    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕", "玲", "婷", "雪", "慧", "颖", "琳", "倩", "洁", "欣", "怡",
+    "佳", "梅", "莉", "红", "萍", "秀", "英", "兰", "凤", "玉", "琴", "云", "蕾", "薇", "悦", "彤", "萱", "涵", "晴",
+    "诗", "雨", "思", "梦", "雅", "婉", "若", "珍", "蓉", "素", "菲", "瑶", "琪", "妍", "露", "月", "茜", "璐", "丹",
+    "钰", "馨", "嘉", "楠", "岚", "婕", "妮",
 ];
 
 /// First characters of two-character given names used for either sex.
 const GIVEN_LEAD: &[&str] = &[
-    "晓", "子", "思", "一", "文", "佳", "嘉", "雨", "欣", "志", "建", "国", "海", "永", "金", "小",
-    "春", "秋", "明", "家", "梓", "亦", "可", "天", "世", "立", "正", "玉", "宇", "逸", "心", "安",
-    "乐", "书", "沐", "若", "清", "晨", "少", "新",
+    "晓", "子", "思", "一", "文", "佳", "嘉", "雨", "欣", "志", "建", "国", "海", "永", "金", "小", "春", "秋", "明",
+    "家", "梓", "亦", "可", "天", "世", "立", "正", "玉", "宇", "逸", "心", "安", "乐", "书", "沐", "若", "清", "晨",
+    "少", "新",
 ];
 
 /// Probability (per mille) that a given name has one character; Suzhou names of people born
@@ -189,10 +189,8 @@ const DISTRICTS: &[DistrictClusters] = &[
 ];
 
 /// Codes of the ten district-level units of Suzhou, as used by [`Faker::point_in_district`].
-pub const DISTRICT_CODES: [&str; 10] = [
-    "320505", "320506", "320507", "320508", "320509", "320576", "320581", "320582", "320583",
-    "320585",
-];
+pub const DISTRICT_CODES: [&str; 10] =
+    ["320505", "320506", "320507", "320508", "320509", "320576", "320581", "320582", "320583", "320585"];
 
 /// The Chinese name of a Suzhou district-level unit from its 6-digit (or longer) code.
 pub fn district_name(code: &str) -> Option<&'static str> {
@@ -424,25 +422,14 @@ fn group_names(domain: &str) -> &'static [&'static str] {
         "logistics" => &["物流协会", "应急物资保障协会", "志愿服务联合会"],
         "communications" => &["无线电协会", "业余无线电协会", "应急通信协会"],
         "legal" => &["法律服务志愿者协会", "人民调解协会"],
-        _ => &[
-            "志愿者协会",
-            "志愿服务联合会",
-            "慈善总会",
-            "社会工作者协会",
-            "义工联合会",
-        ],
+        _ => &["志愿者协会", "志愿服务联合会", "慈善总会", "社会工作者协会", "义工联合会"],
     }
 }
 
 /// What a social service organisation in a domain calls itself (after place and brand).
 fn service_names(domain: &str) -> &'static [&'static str] {
     match domain {
-        "elderly" => &[
-            "助老服务中心",
-            "居家养老服务中心",
-            "乐龄服务中心",
-            "颐养服务社",
-        ],
+        "elderly" => &["助老服务中心", "居家养老服务中心", "乐龄服务中心", "颐养服务社"],
         "children" => &["儿童服务中心", "青少年服务中心", "儿童关爱服务社"],
         "disability" => &["助残服务中心", "康复服务中心", "残障人士服务社"],
         "psychology" => &["心理服务中心", "心理咨询服务中心", "心理健康服务社"],
@@ -452,13 +439,7 @@ fn service_names(domain: &str) -> &'static [&'static str] {
         "search_rescue" | "water_rescue" | "mountain_rescue" | "collapsed_structure" | "diving" => {
             &["应急救援服务中心", "安全应急服务中心"]
         }
-        _ => &[
-            "社会工作服务社",
-            "社会工作服务中心",
-            "公益服务中心",
-            "志愿服务中心",
-            "社区服务中心",
-        ],
+        _ => &["社会工作服务社", "社会工作服务中心", "公益服务中心", "志愿服务中心", "社区服务中心"],
     }
 }
 
@@ -500,18 +481,11 @@ fn foundation_names(domain: &str) -> &'static [&'static str] {
         "elderly" => &["老龄事业基金会", "敬老基金会"],
         "children" => &["青少年发展基金会", "教育发展基金会", "儿童关爱基金会"],
         "disability" => &["残疾人福利基金会", "助残基金会"],
-        "medical" | "first_aid" | "psychology" => {
-            &["红十字基金会", "医疗救助基金会", "健康促进基金会"]
-        }
+        "medical" | "first_aid" | "psychology" => &["红十字基金会", "医疗救助基金会", "健康促进基金会"],
         "search_rescue" | "water_rescue" | "mountain_rescue" | "collapsed_structure" | "diving" => {
             &["见义勇为基金会", "应急救援基金会"]
         }
-        _ => &[
-            "慈善基金会",
-            "公益基金会",
-            "社会福利基金会",
-            "乡村振兴基金会",
-        ],
+        _ => &["慈善基金会", "公益基金会", "社会福利基金会", "乡村振兴基金会"],
     }
 }
 
@@ -550,9 +524,8 @@ fn rescue_names(domain: &str) -> &'static [&'static str] {
 
 /// Company brand syllables (combined two at a time).
 const COMPANY_SYLLABLES: &[&str] = &[
-    "恒", "瑞", "嘉", "华", "信", "达", "鑫", "源", "通", "泰", "盛", "丰", "宏", "远", "佳", "益",
-    "德", "康", "博", "锦", "辰", "诚", "润", "安", "创", "新", "立", "联", "天", "和", "鼎", "汇",
-    "久", "同", "金", "海", "星", "明",
+    "恒", "瑞", "嘉", "华", "信", "达", "鑫", "源", "通", "泰", "盛", "丰", "宏", "远", "佳", "益", "德", "康", "博",
+    "锦", "辰", "诚", "润", "安", "创", "新", "立", "联", "天", "和", "鼎", "汇", "久", "同", "金", "海", "星", "明",
 ];
 
 /// Company trades by domain.
@@ -565,39 +538,23 @@ fn company_trades(domain: &str) -> &'static [&'static str] {
             &["建设工程", "机械设备", "工程机械", "起重设备"]
         }
         "water_rescue" | "diving" => &["船舶", "水务工程", "港务"],
-        _ => &[
-            "科技",
-            "实业",
-            "精密机械",
-            "环保科技",
-            "新材料",
-            "电子",
-            "智能科技",
-            "物业管理",
-            "食品",
-            "纺织",
-        ],
+        _ => &["科技", "实业", "精密机械", "环保科技", "新材料", "电子", "智能科技", "物业管理", "食品", "纺织"],
     }
 }
 
 /// Community name parts for generated residents' and villagers' committees.
 const COMMUNITY_FIRST: &[&str] = &[
-    "金", "桂", "翠", "枫", "湖", "新", "东", "南", "西", "北", "联", "花", "锦", "莲", "梅", "竹",
-    "香", "福", "康", "和", "瑞", "润", "长", "青", "石", "双", "三", "永",
+    "金", "桂", "翠", "枫", "湖", "新", "东", "南", "西", "北", "联", "花", "锦", "莲", "梅", "竹", "香", "福", "康",
+    "和", "瑞", "润", "长", "青", "石", "双", "三", "永",
 ];
 const COMMUNITY_SECOND: &[&str] = &[
-    "桥", "苑", "园", "湾", "港", "庄", "塘", "浜", "泾", "溪", "城", "华", "湖", "河", "巷", "亭",
-    "泉", "坊", "里", "浦",
+    "桥", "苑", "园", "湾", "港", "庄", "塘", "浜", "泾", "溪", "城", "华", "湖", "河", "巷", "亭", "泉", "坊", "里",
+    "浦",
 ];
 
 /// A volunteer team's name after the committee name.
-const COMMUNITY_TEAMS: &[&str] = &[
-    "志愿服务队",
-    "应急志愿服务队",
-    "网格志愿服务队",
-    "党员志愿服务队",
-    "邻里守望志愿服务队",
-];
+const COMMUNITY_TEAMS: &[&str] =
+    &["志愿服务队", "应急志愿服务队", "网格志愿服务队", "党员志愿服务队", "邻里守望志愿服务队"];
 
 /// District and city government professional teams by domain.
 fn gov_team_names(domain: &str) -> &'static [&'static str] {
@@ -605,15 +562,8 @@ fn gov_team_names(domain: &str) -> &'static [&'static str] {
         "water_rescue" | "diving" => &["水上应急救援队", "防汛抗旱应急抢险队"],
         "medical" | "first_aid" => &["卫生应急队", "紧急医疗救援队"],
         "communications" => &["应急通信保障大队"],
-        "mountain_rescue" | "collapsed_structure" | "search_rescue" => {
-            &["消防救援大队", "应急救援大队", "专职消防队"]
-        }
-        _ => &[
-            "消防救援大队",
-            "应急救援大队",
-            "专职消防队",
-            "防汛抗旱应急抢险队",
-        ],
+        "mountain_rescue" | "collapsed_structure" | "search_rescue" => &["消防救援大队", "应急救援大队", "专职消防队"],
+        _ => &["消防救援大队", "应急救援大队", "专职消防队", "防汛抗旱应急抢险队"],
     }
 }
 
@@ -657,18 +607,8 @@ const SKILLS: &[(&str, &str, &str, u32)] = &[
     ("legal", "法律", "Legal", 3),
     ("languages", "外语", "Languages", 6),
     ("water_rescue", "水上救援", "Water rescue", 5),
-    (
-        "mountain_rescue",
-        "山地搜救",
-        "Mountain search and rescue",
-        3,
-    ),
-    (
-        "collapsed_structure",
-        "建筑物倒塌搜救",
-        "Collapsed-structure search and rescue",
-        2,
-    ),
+    ("mountain_rescue", "山地搜救", "Mountain search and rescue", 3),
+    ("collapsed_structure", "建筑物倒塌搜救", "Collapsed-structure search and rescue", 2),
     ("diving", "潜水", "Diving", 2),
     ("drone", "无人机", "Drone operation", 4),
     ("electrician", "电工", "Electrician", 5),
@@ -828,11 +768,7 @@ impl Faker {
             return name;
         }
         // Either a shared lead character (晓、子、思…) or two from the sex's pool.
-        let first = if self.chance(400) {
-            *self.pick(GIVEN_LEAD)
-        } else {
-            *self.pick(pool)
-        };
+        let first = if self.chance(400) { *self.pick(GIVEN_LEAD) } else { *self.pick(pool) };
         let mut second = *self.pick::<&str>(pool);
         // Doubled names (婷婷) are common for women; otherwise avoid repeats like 伟伟.
         if second == first && !(sex == Sex::Female && self.chance(500)) {
@@ -870,24 +806,13 @@ impl Faker {
     }
 
     /// A whole person whose name, sex, birth date and ID number agree.
-    pub fn person(
-        &mut self,
-        division6: &str,
-        ages: RangeInclusive<u32>,
-        today: Date,
-    ) -> FakePerson {
+    pub fn person(&mut self, division6: &str, ages: RangeInclusive<u32>, today: Date) -> FakePerson {
         let sex = self.sex();
         let name = self.person_name_for(sex);
         let birth_date = self.birth_date(ages, today);
         let id_number = codes::generate_id_number(&mut self.rng, division6, birth_date, sex);
         let phone = self.phone();
-        FakePerson {
-            name,
-            sex,
-            birth_date,
-            id_number,
-            phone,
-        }
+        FakePerson { name, sex, birth_date, id_number, phone }
     }
 
     /// A valid credit code as the registering office in `division6` would issue to `kind`:
@@ -957,11 +882,7 @@ impl Faker {
             }
             FakeOrgKind::Foundation => {
                 // Most foundations register with the city.
-                let place = if self.chance(650) {
-                    "苏州市".to_string()
-                } else {
-                    district.to_string()
-                };
+                let place = if self.chance(650) { "苏州市".to_string() } else { district.to_string() };
                 format!("{place}{}", self.pick(foundation_names(domain)))
             }
             FakeOrgKind::RescueTeam => {
@@ -976,22 +897,14 @@ impl Faker {
                 }
             }
             FakeOrgKind::Company => {
-                let place = if self.chance(450) {
-                    "苏州"
-                } else {
-                    short_place(district)
-                };
+                let place = if self.chance(450) { "苏州" } else { short_place(district) };
                 let a = *self.pick(COMPANY_SYLLABLES);
                 let mut b = *self.pick(COMPANY_SYLLABLES);
                 if b == a {
                     b = *self.pick(COMPANY_SYLLABLES);
                 }
                 let trade = *self.pick(company_trades(domain));
-                let form = if self.chance(100) {
-                    "股份有限公司"
-                } else {
-                    "有限公司"
-                };
+                let form = if self.chance(100) { "股份有限公司" } else { "有限公司" };
                 format!("{place}{a}{b}{trade}{form}")
             }
             FakeOrgKind::CommunityBody => {
@@ -1023,18 +936,10 @@ impl Faker {
     /// A street address such as `姑苏区平江街道平江路123号3幢502室`, with a real road of the
     /// district. `street_name` may be empty.
     pub fn street_address(&mut self, district_name: &str, street_name: &str) -> String {
-        let roads = ROADS
-            .iter()
-            .find(|(key, _)| district_name.contains(key))
-            .map(|(_, r)| *r)
-            .unwrap_or(ROADS_GENERIC);
+        let roads = ROADS.iter().find(|(key, _)| district_name.contains(key)).map(|(_, r)| *r).unwrap_or(ROADS_GENERIC);
         let road = *self.pick(roads);
         // Low house numbers are more common than high ones.
-        let number = if self.chance(700) {
-            self.rng.gen_range(1..200)
-        } else {
-            self.rng.gen_range(200..1200)
-        };
+        let number = if self.chance(700) { self.rng.gen_range(1..200) } else { self.rng.gen_range(200..1200) };
         let mut out = format!("{district_name}{street_name}{road}{number}号");
         if self.chance(600) {
             let building = self.rng.gen_range(1..=30);
@@ -1170,22 +1075,13 @@ mod tests {
     #[test]
     fn leap_day_ages_stay_in_range() {
         let mut f = Faker::new(7);
-        for today in [
-            date!(2024 - 02 - 29),
-            date!(2023 - 02 - 28),
-            date!(2023 - 03 - 01),
-        ] {
+        for today in [date!(2024 - 02 - 29), date!(2023 - 02 - 28), date!(2023 - 03 - 01)] {
             for _ in 0..2000 {
                 let b = f.birth_date(18..=18, today);
                 assert_eq!(
-                    codes::IdNumber::parse(&codes::generate_id_number(
-                        f.rng(),
-                        "320508",
-                        b,
-                        Sex::Male
-                    ))
-                    .unwrap()
-                    .age_on(today),
+                    codes::IdNumber::parse(&codes::generate_id_number(f.rng(), "320508", b, Sex::Male))
+                        .unwrap()
+                        .age_on(today),
                     18,
                     "born {b} today {today}"
                 );

@@ -99,7 +99,12 @@ impl Role {
     pub fn needs_jurisdiction(self) -> bool {
         matches!(
             self,
-            Role::Commander | Role::CivilAffairs | Role::CommunityWorker | Role::GridWorker | Role::Supervisor | Role::SysAdmin
+            Role::Commander
+                | Role::CivilAffairs
+                | Role::CommunityWorker
+                | Role::GridWorker
+                | Role::Supervisor
+                | Role::SysAdmin
         )
     }
 

@@ -48,7 +48,13 @@ pub async fn insert_rows(tx: &mut Tx, rows: &[DivisionRow], paths: &[String]) ->
         let mut q = sqlx::query(&sql);
         for (r, p) in chunk.iter().zip(pchunk) {
             let depth = path_codes(p).len() as i64 - 1;
-            q = q.bind(r.code.clone()).bind(r.name.clone()).bind(r.level.key()).bind(r.parent.clone()).bind(p.clone()).bind(depth);
+            q = q
+                .bind(r.code.clone())
+                .bind(r.name.clone())
+                .bind(r.level.key())
+                .bind(r.parent.clone())
+                .bind(p.clone())
+                .bind(depth);
         }
         n += q.execute(&mut **tx).await?.rows_affected();
     }

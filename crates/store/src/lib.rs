@@ -113,7 +113,8 @@ impl Store {
             Backend::Postgres
         } else {
             return Err(StoreError::Db(sqlx::Error::Configuration(
-                format!("unsupported database URL scheme (use sqlite:// or postgres://): {}", redact_url(&cfg.url)).into(),
+                format!("unsupported database URL scheme (use sqlite:// or postgres://): {}", redact_url(&cfg.url))
+                    .into(),
             )));
         };
         match backend {

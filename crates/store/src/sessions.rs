@@ -52,7 +52,11 @@ pub async fn delete_user_sessions(tx: &mut Tx, user_id: i64) -> Result<u64> {
 pub async fn record_login_failure(tx: &mut Tx, keys: &[String]) -> Result<()> {
     let now = now_ms();
     for k in keys {
-        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)").bind(k.clone()).bind(now).execute(&mut **tx).await?;
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+            .bind(k.clone())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
@@ -68,7 +72,13 @@ pub async fn clear_login_failures(tx: &mut Tx, key: &str, older_than_ms: i64) ->
 }
 
 /// Creates an API token row.
-pub async fn create_token(tx: &mut Tx, name: &str, token_hash: &str, user_id: i64, expires_at: Option<i64>) -> Result<i64> {
+pub async fn create_token(
+    tx: &mut Tx,
+    name: &str,
+    token_hash: &str,
+    user_id: i64,
+    expires_at: Option<i64>,
+) -> Result<i64> {
     let r = sqlx::query(
         "INSERT INTO api_tokens (name, token_hash, user_id, created_at, expires_at) VALUES ($1,$2,$3,$4,$5) RETURNING id",
     )

@@ -71,7 +71,11 @@ impl SqlBuf {
 
     /// Restricts to rows under `path` (a division path column), inclusive: one index range.
     pub fn within(&mut self, path_col: &str, path: &str) -> &mut Self {
-        self.push(&format!("({path_col} >= ")).text(path).push(&format!(" AND {path_col} < ")).text(path_upper_bound(path)).push(")")
+        self.push(&format!("({path_col} >= "))
+            .text(path)
+            .push(&format!(" AND {path_col} < "))
+            .text(path_upper_bound(path))
+            .push(")")
     }
 
     /// THE scoping filter: rows the actor may see are those located in its jurisdiction, or

@@ -100,7 +100,11 @@ pub async fn set_password(tx: &mut Tx, user_id: i64, hash: &str) -> Result<()> {
 
 /// Sets the preferred language.
 pub async fn set_lang(tx: &mut Tx, user_id: i64, lang: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET lang = $1 WHERE id = $2").bind(lang.to_string()).bind(user_id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE users SET lang = $1 WHERE id = $2")
+        .bind(lang.to_string())
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -25,13 +25,7 @@ fn credit_code_vectors() {
 
     let e = CreditCode::parse("91350100M000100Y42").unwrap_err();
     assert_eq!(e.rule(), "credit_code.check_char");
-    assert_eq!(
-        e,
-        CodeError::CreditCheckChar {
-            expected: '3',
-            got: '2'
-        }
-    );
+    assert_eq!(e, CodeError::CreditCheckChar { expected: '3', got: '2' });
     assert!(e.message_zh().contains("校验位") && e.message_zh().contains('3'));
     assert!(e.message_en().contains("expected 3"));
 }
@@ -47,39 +41,20 @@ fn credit_code_rules_are_named() {
         ("9135A100M000100Y43", "credit_code.division"),
     ];
     for (input, rule) in cases {
-        assert_eq!(
-            CreditCode::parse(input).unwrap_err().rule(),
-            rule,
-            "{input}"
-        );
+        assert_eq!(CreditCode::parse(input).unwrap_err().rule(), rule, "{input}");
     }
     let e = CreditCode::parse("91350100M0001O0Y43").unwrap_err();
-    assert_eq!(
-        e,
-        CodeError::CreditCharset {
-            position: 14,
-            ch: 'O'
-        }
-    );
+    assert_eq!(e, CodeError::CreditCharset { position: 14, ch: 'O' });
 }
 
 #[test]
 fn error_display_is_chinese_then_english() {
     // A code whose check character should be Y, to show the brief's example wording.
-    let first17 = (0..)
-        .map(|n| format!("51320508MJ{n:07}"))
-        .find(|f| credit_check_char(f) == Some('Y'))
-        .unwrap();
+    let first17 = (0..).map(|n| format!("51320508MJ{n:07}")).find(|f| credit_check_char(f) == Some('Y')).unwrap();
     let e = CreditCode::parse(&format!("{first17}0")).unwrap_err();
     assert_eq!(e.message_zh(), "统一社会信用代码校验位错误（应为 Y）");
-    assert_eq!(
-        e.message_en(),
-        "Unified social credit code check character is wrong (expected Y)"
-    );
-    assert_eq!(
-        e.to_string(),
-        format!("{} / {}", e.message_zh(), e.message_en())
-    );
+    assert_eq!(e.message_en(), "Unified social credit code check character is wrong (expected Y)");
+    assert_eq!(e.to_string(), format!("{} / {}", e.message_zh(), e.message_en()));
 }
 
 #[test]
@@ -123,14 +98,8 @@ fn id_number_vectors() {
 
 #[test]
 fn id_number_rules_are_named() {
-    assert_eq!(
-        IdNumber::parse("1101051949123100").unwrap_err().rule(),
-        "id_number.length"
-    );
-    assert_eq!(
-        IdNumber::parse("1101051949123100X2").unwrap_err().rule(),
-        "id_number.charset"
-    );
+    assert_eq!(IdNumber::parse("1101051949123100").unwrap_err().rule(), "id_number.length");
+    assert_eq!(IdNumber::parse("1101051949123100X2").unwrap_err().rule(), "id_number.charset");
     // 31 February with a correct check character is still rejected, for the date.
     let first17 = "11010519490231002";
     let full = format!("{first17}{}", id_check_char(first17).unwrap());
@@ -142,18 +111,9 @@ fn id_number_rules_are_named() {
 #[test]
 fn phones() {
     assert_eq!(Phone::parse("13812341234").unwrap().as_str(), "13812341234");
-    assert_eq!(
-        Phone::parse("12812341234").unwrap_err().rule(),
-        "phone.prefix"
-    );
-    assert_eq!(
-        Phone::parse("1381234123").unwrap_err().rule(),
-        "phone.length"
-    );
-    assert_eq!(
-        Phone::parse("138-1234-1234").unwrap_err().rule(),
-        "phone.charset"
-    );
+    assert_eq!(Phone::parse("12812341234").unwrap_err().rule(), "phone.prefix");
+    assert_eq!(Phone::parse("1381234123").unwrap_err().rule(), "phone.length");
+    assert_eq!(Phone::parse("138-1234-1234").unwrap_err().rule(), "phone.charset");
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for _ in 0..1000 {
         Phone::parse(&generate_phone(&mut rng)).unwrap();
@@ -182,10 +142,7 @@ fn serde_round_trip_validates() {
     assert_eq!(serde_json::to_string(&c).unwrap(), "\"91110000802100433B\"");
     assert!(serde_json::from_str::<CreditCode>("\"91350100M000100Y42\"").is_err());
     let id: IdNumber = serde_json::from_str("\"11010519491231002x\"").unwrap();
-    assert_eq!(
-        serde_json::to_string(&id).unwrap(),
-        "\"11010519491231002X\""
-    );
+    assert_eq!(serde_json::to_string(&id).unwrap(), "\"11010519491231002X\"");
     assert!(serde_json::from_str::<Phone>("\"02512345678\"").is_err());
 }
 

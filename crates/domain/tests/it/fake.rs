@@ -45,10 +45,7 @@ fn outputs_are_pinned_for_a_known_seed() {
     let mut f = Faker::new(2024);
     assert_eq!(f.person_name(), "戴然昊");
     assert_eq!(f.phone(), "13525211926");
-    assert_eq!(
-        f.id_number("320508", 18..=65, date!(2025 - 06 - 01)),
-        "320508197012094281"
-    );
+    assert_eq!(f.id_number("320508", 18..=65, date!(2025 - 06 - 01)), "320508197012094281");
 }
 
 #[test]
@@ -82,11 +79,7 @@ fn names_are_two_or_three_han_characters_with_suzhou_surnames() {
 #[test]
 fn ids_are_valid_and_ages_match() {
     let mut f = Faker::new(5);
-    let todays = [
-        date!(2025 - 06 - 01),
-        date!(2024 - 02 - 29),
-        date!(2026 - 12 - 31),
-    ];
+    let todays = [date!(2025 - 06 - 01), date!(2024 - 02 - 29), date!(2026 - 12 - 31)];
     let ranges = [18..=18, 18..=65, 0..=5, 60..=90];
     for today in todays {
         for ages in ranges.clone() {
@@ -124,20 +117,13 @@ fn credit_codes_match_their_kind() {
             assert_eq!(code.division6(), "320506");
             match kind {
                 FakeOrgKind::SocialGroup => {
-                    assert_eq!(
-                        code.civil_affairs_kind(),
-                        Some(CivilAffairsKind::SocialGroup)
-                    )
+                    assert_eq!(code.civil_affairs_kind(), Some(CivilAffairsKind::SocialGroup))
                 }
-                FakeOrgKind::SocialService => assert_eq!(
-                    code.civil_affairs_kind(),
-                    Some(CivilAffairsKind::SocialService)
-                ),
+                FakeOrgKind::SocialService => {
+                    assert_eq!(code.civil_affairs_kind(), Some(CivilAffairsKind::SocialService))
+                }
                 FakeOrgKind::Foundation => {
-                    assert_eq!(
-                        code.civil_affairs_kind(),
-                        Some(CivilAffairsKind::Foundation)
-                    )
+                    assert_eq!(code.civil_affairs_kind(), Some(CivilAffairsKind::Foundation))
                 }
                 FakeOrgKind::RescueTeam | FakeOrgKind::CommunityBody => {
                     assert_eq!(code.authority(), Authority::CivilAffairs)
@@ -162,20 +148,14 @@ fn org_names_are_plausible_and_unique() {
             for domain in DOMAIN_KEYS.iter().copied().chain([""]) {
                 let name = f.org_name(kind, d, domain);
                 assert!(seen.insert(name.clone()), "duplicate {name}");
-                assert!(
-                    name.chars()
-                        .all(|c| is_han(c) || "（）0123456789".contains(c)),
-                    "{name}"
-                );
+                assert!(name.chars().all(|c| is_han(c) || "（）0123456789".contains(c)), "{name}");
                 let ok = match kind {
                     FakeOrgKind::SocialGroup => name.ends_with('会'),
                     FakeOrgKind::SocialService => name.ends_with("中心") || name.ends_with('社'),
                     FakeOrgKind::Foundation => name.contains("基金会"),
                     FakeOrgKind::RescueTeam => name.contains("队"),
                     FakeOrgKind::Company => name.contains("有限公司"),
-                    FakeOrgKind::CommunityBody => {
-                        name.contains("委员会") && name.contains("志愿服务队")
-                    }
+                    FakeOrgKind::CommunityBody => name.contains("委员会") && name.contains("志愿服务队"),
                     FakeOrgKind::GovTeam => name.contains('队'),
                 };
                 assert!(ok, "{kind:?}: {name}");
@@ -186,9 +166,7 @@ fn org_names_are_plausible_and_unique() {
         }
     }
     assert_eq!(
-        f.community_team_name("平江路社区居委会")
-            .strip_prefix("平江路社区居委会")
-            .map(|t| t.ends_with("志愿服务队")),
+        f.community_team_name("平江路社区居委会").strip_prefix("平江路社区居委会").map(|t| t.ends_with("志愿服务队")),
         Some(true)
     );
     for key in DOMAIN_KEYS {
@@ -201,9 +179,7 @@ fn small_name_spaces_number_their_repeats() {
     // There are only a handful of plausible district foundations; asking for many more must
     // still give unique names, numbered after a name already handed out.
     let mut f = Faker::new(13);
-    let names: Vec<String> = (0..300)
-        .map(|_| f.org_name(FakeOrgKind::Foundation, "姑苏区", "elderly"))
-        .collect();
+    let names: Vec<String> = (0..300).map(|_| f.org_name(FakeOrgKind::Foundation, "姑苏区", "elderly")).collect();
     let unique: HashSet<&String> = names.iter().collect();
     assert_eq!(unique.len(), names.len());
     for n in names.iter().filter(|n| n.ends_with('）')) {
@@ -245,16 +221,10 @@ fn skills_have_labels() {
     assert_eq!(counts.len(), SKILL_KEYS.len(), "every skill occurs");
     assert!(counts["first_aid"] > counts["diving"] * 5);
     assert_eq!(skill_label_zh("first_aid"), Some("急救"));
-    assert_eq!(
-        skill_label_en("collapsed_structure"),
-        Some("Collapsed-structure search and rescue")
-    );
+    assert_eq!(skill_label_en("collapsed_structure"), Some("Collapsed-structure search and rescue"));
     assert_eq!(skill_label_zh("juggling"), None);
     for k in SKILL_KEYS {
-        assert!(
-            skill_label_zh(k).is_some() && skill_label_en(k).is_some(),
-            "{k}"
-        );
+        assert!(skill_label_zh(k).is_some() && skill_label_en(k).is_some(), "{k}");
     }
 }
 
@@ -267,17 +237,13 @@ fn shared_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|s| s.join("data").is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "shared data not found above {}: set TONGXIN_SHARED to the directory holding \
+    manifest.ancestors().map(|a| a.join("shared")).find(|s| s.join("data").is_dir()).unwrap_or_else(|| {
+        panic!(
+            "shared data not found above {}: set TONGXIN_SHARED to the directory holding \
                  data/suzhou-districts.geojson",
-                manifest.display()
-            )
-        })
+            manifest.display()
+        )
+    })
 }
 
 /// Exterior and hole rings per polygon.
@@ -285,8 +251,7 @@ type MultiPolygon = Vec<Vec<Vec<(f64, f64)>>>;
 
 fn load_districts() -> HashMap<String, MultiPolygon> {
     let path = shared_dir().join("data/suzhou-districts.geojson");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut out = HashMap::new();
     for feature in json["features"].as_array().unwrap() {
@@ -328,8 +293,7 @@ fn in_ring(ring: &[(f64, f64)], (x, y): (f64, f64)) -> bool {
 }
 
 fn in_multipolygon(mp: &MultiPolygon, p: (f64, f64)) -> bool {
-    mp.iter()
-        .any(|poly| in_ring(&poly[0], p) && !poly[1..].iter().any(|hole| in_ring(hole, p)))
+    mp.iter().any(|poly| in_ring(&poly[0], p) && !poly[1..].iter().any(|hole| in_ring(hole, p)))
 }
 
 #[test]
@@ -367,10 +331,7 @@ fn points_fall_inside_their_district() {
         assert!(spread > 0.01, "{code}: all points within {spread}°");
     }
     // Street-level codes and the pre-2023 park code resolve to their district.
-    assert!(in_multipolygon(
-        &polygons["320583"],
-        f.point_in_district("320583100000")
-    ));
+    assert!(in_multipolygon(&polygons["320583"], f.point_in_district("320583100000")));
     let park = f.point_in_district("320571");
     assert!(park.0 > 120.66 && in_multipolygon(&polygons["320508"], park));
     assert_eq!(district_name("320576"), Some("苏州工业园区"));
@@ -391,16 +352,13 @@ fn fake_throughput() {
         let pt = f.point_in_district(DISTRICT_CODES[i % 10]);
         let skills = f.skills();
         let addr = f.street_address("姑苏区", "平江街道");
-        bytes +=
-            p.name.len() + p.id_number.len() + addr.len() + skills.len() + (pt.0 > 0.0) as usize;
+        bytes += p.name.len() + p.id_number.len() + addr.len() + skills.len() + (pt.0 > 0.0) as usize;
     }
     let people = t.elapsed();
     let t = Instant::now();
     for i in 0..10_000 {
         let kind = FakeOrgKind::ALL[i % 7];
-        bytes += f
-            .org_name(kind, "吴中区", DOMAIN_KEYS[i % DOMAIN_KEYS.len()])
-            .len();
+        bytes += f.org_name(kind, "吴中区", DOMAIN_KEYS[i % DOMAIN_KEYS.len()]).len();
         bytes += f.credit_code_for(kind, "320506").len();
     }
     let orgs = t.elapsed();

@@ -29,7 +29,10 @@ async fn chain_verifies_and_detects_edits_and_deletions() {
 
         // Someone edits record 3 directly in the database.
         let mut tx = s.begin().await.unwrap();
-        sqlx::query("UPDATE audit_log SET summary = '{\"state\":\"rejected\"}' WHERE seq = 3").execute(&mut *tx).await.unwrap();
+        sqlx::query("UPDATE audit_log SET summary = '{\"state\":\"rejected\"}' WHERE seq = 3")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         match s.audit_verify().await.unwrap() {
             VerifyOutcome::Broken { seq, en, .. } => {

@@ -8,9 +8,11 @@ async fn tree_lookups_on_every_backend() {
         load_mini(&mut tx).await;
         tx.commit().await.unwrap();
         assert_eq!(s.division_count().await.unwrap(), 6, "{:?}", s.backend());
-        let kids: Vec<String> = s.division_children("320500000000").await.unwrap().into_iter().map(|d| d.name).collect();
+        let kids: Vec<String> =
+            s.division_children("320500000000").await.unwrap().into_iter().map(|d| d.name).collect();
         assert_eq!(kids, vec!["吴中区", "姑苏区"]);
-        let anc: Vec<String> = s.division_ancestors("320508017001").await.unwrap().into_iter().map(|d| d.code).collect();
+        let anc: Vec<String> =
+            s.division_ancestors("320508017001").await.unwrap().into_iter().map(|d| d.code).collect();
         assert_eq!(anc, vec!["320500000000", "320508000000", "320508017000"]);
         assert!(s.division_within("320508017001", "320508000000").await.unwrap());
         assert!(!s.division_within("320506001000", "320508000000").await.unwrap());
