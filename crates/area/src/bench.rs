@@ -74,8 +74,7 @@ fn memory_mib() -> (Option<f64>, Option<f64>) {
 }
 
 fn read_districts(path: &PathBuf) -> anyhow::Result<Vec<(String, Area)>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let v: Value = serde_json::from_str(&text).context("parsing districts GeoJSON")?;
     let features = match v.get("features").and_then(Value::as_array) {
         Some(f) => f.clone(),
@@ -86,14 +85,10 @@ fn read_districts(path: &PathBuf) -> anyhow::Result<Vec<(String, Area)>> {
         let props = f.get("properties");
         let label = props
             .and_then(|p| p.get("code").or_else(|| p.get("name")))
-            .and_then(|c| {
-                c.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| c.as_u64().map(|n| n.to_string()))
-            })
+            .and_then(|c| c.as_str().map(str::to_owned).or_else(|| c.as_u64().map(|n| n.to_string())))
             .unwrap_or_else(|| i.to_string());
-        let area = Area::from_geojson(&f.to_string(), Datum::Wgs84)
-            .map_err(|e| anyhow::anyhow!("feature {label}: {e}"))?;
+        let area =
+            Area::from_geojson(&f.to_string(), Datum::Wgs84).map_err(|e| anyhow::anyhow!("feature {label}: {e}"))?;
         out.push((format!("district_{label}"), area));
     }
     Ok(out)
@@ -109,10 +104,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let points = synth::suzhou_points(args.points, args.seed);
     let gen_ms = ms(t);
     let t = Instant::now();
-    let config = IndexConfig {
-        cell_deg: args.cell_deg,
-        ..IndexConfig::default()
-    };
+    let config = IndexConfig { cell_deg: args.cell_deg, ..IndexConfig::default() };
     let index = PointIndex::build_with(points, config)?;
     let build_ms = ms(t);
     let stats = index.stats();
@@ -120,22 +112,10 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut exported = Vec::new();
     for (name, area) in &areas {
         let full = index.query(area)?;
-        let ms_breakdown = median_ms(args.repeat, || {
-            index.query(area).map(|_| ()).map_err(Into::into)
-        })?;
-        let ms_count = median_ms(args.repeat, || {
-            index.count(area).map(|_| ()).map_err(Into::into)
-        })?;
-        let opts = QueryOptions {
-            ids: true,
-            ..QueryOptions::default()
-        };
-        let ms_ids = median_ms(args.repeat.min(3), || {
-            index
-                .query_with(area, &opts)
-                .map(|_| ())
-                .map_err(Into::into)
-        })?;
+        let ms_breakdown = median_ms(args.repeat, || index.query(area).map(|_| ()).map_err(Into::into))?;
+        let ms_count = median_ms(args.repeat, || index.count(area).map(|_| ()).map_err(Into::into))?;
+        let opts = QueryOptions { ids: true, ..QueryOptions::default() };
+        let ms_ids = median_ms(args.repeat.min(3), || index.query_with(area, &opts).map(|_| ()).map_err(Into::into))?;
         let (rss, peak) = memory_mib();
         let mut line = json!({
             "name": name,
@@ -165,10 +145,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             line["verified"] = json!(n == full.count);
             if n != full.count {
                 writeln!(out, "{line}")?;
-                bail!(
-                    "area {name}: index counted {} but brute force {n}",
-                    full.count
-                );
+                bail!("area {name}: index counted {} but brute force {n}", full.count);
             }
         }
         writeln!(out, "{line}")?;

@@ -23,20 +23,13 @@ impl BruteForce {
     /// Validates the area (with the crate's rules) and converts it.
     pub fn new(area: &Area) -> Result<BruteForce, AreaError> {
         area.validate()?;
-        let mut out = BruteForce {
-            polygons: Vec::new(),
-            circles: Vec::new(),
-            divisions: Vec::new(),
-        };
+        let mut out = BruteForce { polygons: Vec::new(), circles: Vec::new(), divisions: Vec::new() };
         for part in &area.parts {
             match part {
-                AreaPart::Polygon(p) => out.polygons.push(geo::Polygon::new(
-                    ring(&p.exterior),
-                    p.holes.iter().map(|h| ring(h)).collect(),
-                )),
-                AreaPart::Circle { lon, lat, radius_m } => {
-                    out.circles.push((geo::Point::new(*lon, *lat), *radius_m))
+                AreaPart::Polygon(p) => {
+                    out.polygons.push(geo::Polygon::new(ring(&p.exterior), p.holes.iter().map(|h| ring(h)).collect()))
                 }
+                AreaPart::Circle { lon, lat, radius_m } => out.circles.push((geo::Point::new(*lon, *lat), *radius_m)),
                 AreaPart::Division { code } => out.divisions.extend(division_range(*code)),
             }
         }
@@ -46,13 +39,8 @@ impl BruteForce {
     /// Whether the point is in the area.
     pub fn contains(&self, p: &Point) -> bool {
         let q = geo::Point::new(p.lon, p.lat);
-        self.divisions
-            .iter()
-            .any(|&(lo, hi)| p.division >= lo && p.division < hi)
-            || self
-                .circles
-                .iter()
-                .any(|(c, r)| Haversine.distance(*c, q) <= *r)
+        self.divisions.iter().any(|&(lo, hi)| p.division >= lo && p.division < hi)
+            || self.circles.iter().any(|(c, r)| Haversine.distance(*c, q) <= *r)
             || self.polygons.iter().any(|poly| poly.contains(&q))
     }
 

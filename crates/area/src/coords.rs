@@ -27,11 +27,7 @@ pub enum Datum {
 impl Datum {
     /// Parses `wgs84`, `gcj02` or `bd09` (case and `-`/`_` insensitive).
     pub fn parse(s: &str) -> Option<Datum> {
-        let k: String = s
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let k: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
         match k.as_str() {
             "wgs84" | "epsg4326" => Some(Datum::Wgs84),
             "gcj02" => Some(Datum::Gcj02),
@@ -185,32 +181,16 @@ mod tests {
     #[test]
     fn known_pairs_beijing() {
         let p = (116.404, 39.915);
-        assert!(close(
-            wgs84_to_gcj02(p.0, p.1),
-            (116.41024449916938, 39.91640428150164),
-            1e-11
-        ));
-        assert!(close(
-            gcj02_to_bd09(p.0, p.1),
-            (116.41036949371029, 39.92133699351021),
-            1e-11
-        ));
-        assert!(close(
-            bd09_to_gcj02_approx(p.0, p.1),
-            (116.39762729119315, 39.90865673957631),
-            1e-11
-        ));
+        assert!(close(wgs84_to_gcj02(p.0, p.1), (116.41024449916938, 39.91640428150164), 1e-11));
+        assert!(close(gcj02_to_bd09(p.0, p.1), (116.41036949371029, 39.92133699351021), 1e-11));
+        assert!(close(bd09_to_gcj02_approx(p.0, p.1), (116.39762729119315, 39.90865673957631), 1e-11));
         // The refined inverse stays within a metre of the closed form and round-trips exactly.
         let g = bd09_to_gcj02(p.0, p.1);
         assert!(close(g, (116.39762729119315, 39.90865673957631), 1e-5));
         assert!(close(gcj02_to_bd09(g.0, g.1), p, 1e-9));
         // The reference's gcj02→wgs84 is the one-step approximation (116.39775550083061,
         // 39.91359571849836); the iterated inverse agrees with it to about a metre.
-        assert!(close(
-            gcj02_to_wgs84(p.0, p.1),
-            (116.39775550083061, 39.91359571849836),
-            2e-5
-        ));
+        assert!(close(gcj02_to_wgs84(p.0, p.1), (116.39775550083061, 39.91359571849836), 2e-5));
     }
 
     #[test]

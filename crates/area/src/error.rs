@@ -17,29 +17,17 @@ pub struct Location {
 impl Location {
     /// A whole part.
     pub fn part(part: usize) -> Location {
-        Location {
-            part,
-            ring: None,
-            vertex: None,
-        }
+        Location { part, ring: None, vertex: None }
     }
 
     /// A ring of a polygon part.
     pub fn ring(part: usize, ring: usize) -> Location {
-        Location {
-            part,
-            ring: Some(ring),
-            vertex: None,
-        }
+        Location { part, ring: Some(ring), vertex: None }
     }
 
     /// One vertex of a ring.
     pub fn vertex(part: usize, ring: usize, vertex: usize) -> Location {
-        Location {
-            part,
-            ring: Some(ring),
-            vertex: Some(vertex),
-        }
+        Location { part, ring: Some(ring), vertex: Some(vertex) }
     }
 
     fn zh(&self) -> String {
@@ -173,12 +161,7 @@ impl AreaError {
                 format!("{}只有 {distinct} 个不同的顶点，至少需要 3 个", at.zh())
             }
             AreaError::NonFinite { at } => format!("{}的坐标不是有效数字", at.zh()),
-            AreaError::OutOfRange {
-                at,
-                lon,
-                lat,
-                swapped,
-            } => {
+            AreaError::OutOfRange { at, lon, lat, swapped } => {
                 let mut s = format!(
                     "{}的坐标超出范围（经度 {lon}，纬度 {lat}；经度应在 −180 到 180，纬度应在 −90 到 90）",
                     at.zh()
@@ -189,20 +172,14 @@ impl AreaError {
                 s
             }
             AreaError::CrossesAntimeridian { at } => {
-                format!(
-                    "{}跨越了 180° 经线，不受支持，请在 180° 处拆分为两个多边形",
-                    at.zh()
-                )
+                format!("{}跨越了 180° 经线，不受支持，请在 180° 处拆分为两个多边形", at.zh())
             }
             AreaError::SelfIntersection { at } => format!("{}自相交（边与边交叉或接触）", at.zh()),
             AreaError::InvalidPolygon { at, detail } => {
                 format!("{}不是有效的多边形：{detail}", at.zh())
             }
             AreaError::InvalidRadius { at, radius_m } => {
-                format!(
-                    "{}的半径无效（{radius_m} 米），半径必须大于 0 且不超过 1000 公里",
-                    at.zh()
-                )
+                format!("{}的半径无效（{radius_m} 米），半径必须大于 0 且不超过 1000 公里", at.zh())
             }
             AreaError::InvalidDivisionCode { at, code } => {
                 let place = at.map(|a| a.zh()).unwrap_or_else(|| "点".into());
@@ -222,13 +199,10 @@ impl AreaError {
     /// The message in English.
     pub fn message_en(&self) -> String {
         match self {
-            AreaError::EmptyArea => {
-                "empty area: give at least one polygon, circle or division code".into()
+            AreaError::EmptyArea => "empty area: give at least one polygon, circle or division code".into(),
+            AreaError::TooFewVertices { at, distinct } => {
+                format!("{} has {distinct} distinct vertices; at least 3 are needed", at.en())
             }
-            AreaError::TooFewVertices { at, distinct } => format!(
-                "{} has {distinct} distinct vertices; at least 3 are needed",
-                at.en()
-            ),
             AreaError::NonFinite { at } => format!("{}: coordinate is not a finite number", at.en()),
             AreaError::OutOfRange { at, lon, lat, swapped } => {
                 let mut s = format!(
@@ -250,10 +224,9 @@ impl AreaError {
             AreaError::InvalidPolygon { at, detail } => {
                 format!("{} is not a valid polygon: {detail}", at.en())
             }
-            AreaError::InvalidRadius { at, radius_m } => format!(
-                "{}: invalid radius ({radius_m} m); it must be greater than 0 and at most 1000 km",
-                at.en()
-            ),
+            AreaError::InvalidRadius { at, radius_m } => {
+                format!("{}: invalid radius ({radius_m} m); it must be greater than 0 and at most 1000 km", at.en())
+            }
             AreaError::InvalidDivisionCode { at, code } => {
                 let place = at.map(|a| a.en()).unwrap_or_else(|| "point".into());
                 format!("{place}: division code {code} is invalid; a 12-digit statistical code is expected")

@@ -134,8 +134,7 @@ impl Area {
 
     /// Adds a polygon with holes (WGS-84, `[lon, lat]` pairs).
     pub fn with_polygon(mut self, exterior: Vec<LonLat>, holes: Vec<Vec<LonLat>>) -> Area {
-        self.parts
-            .push(AreaPart::Polygon(Polygon { exterior, holes }));
+        self.parts.push(AreaPart::Polygon(Polygon { exterior, holes }));
         self
     }
 
@@ -186,9 +185,7 @@ impl Area {
         self.parts
             .iter()
             .map(|p| match p {
-                AreaPart::Polygon(poly) => {
-                    poly.exterior.len() + poly.holes.iter().map(Vec::len).sum::<usize>()
-                }
+                AreaPart::Polygon(poly) => poly.exterior.len() + poly.holes.iter().map(Vec::len).sum::<usize>(),
                 _ => 0,
             })
             .sum()
@@ -208,10 +205,7 @@ impl Area {
         }
         let count = self.vertex_count();
         if count > MAX_VERTICES {
-            return Err(AreaError::TooManyVertices {
-                count,
-                max: MAX_VERTICES,
-            });
+            return Err(AreaError::TooManyVertices { count, max: MAX_VERTICES });
         }
         let mut out = Prepared::default();
         for (i, part) in self.parts.iter().enumerate() {
@@ -221,10 +215,7 @@ impl Area {
                     let at = Location::part(i);
                     check_coord(at, *lon, *lat)?;
                     if !(radius_m.is_finite() && *radius_m > 0.0 && *radius_m <= MAX_RADIUS_M) {
-                        return Err(AreaError::InvalidRadius {
-                            at,
-                            radius_m: *radius_m,
-                        });
+                        return Err(AreaError::InvalidRadius { at, radius_m: *radius_m });
                     }
                     let c = PreparedCircle::new(*lon, *lat, *radius_m);
                     if c.crosses_antimeridian() {
@@ -233,10 +224,8 @@ impl Area {
                     out.circles.push(c);
                 }
                 AreaPart::Division { code } => {
-                    let range = division_range(*code).ok_or(AreaError::InvalidDivisionCode {
-                        at: Some(Location::part(i)),
-                        code: *code,
-                    })?;
+                    let range = division_range(*code)
+                        .ok_or(AreaError::InvalidDivisionCode { at: Some(Location::part(i)), code: *code })?;
                     out.divisions.push(range);
                 }
             }
@@ -250,10 +239,8 @@ impl Area {
     /// array property (12-digit codes) adds division parts. Coordinates are converted from
     /// `datum` to WGS-84. The result is validated.
     pub fn from_geojson(text: &str, datum: Datum) -> Result<Area, AreaError> {
-        let v: Value = serde_json::from_str(text).map_err(|e| AreaError::Syntax {
-            what: "GeoJSON",
-            detail: e.to_string(),
-        })?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| AreaError::Syntax { what: "GeoJSON", detail: e.to_string() })?;
         let mut area = Area::new();
         read_geojson_value(&v, None, &mut area)?;
         let area = area.into_wgs84(datum);
@@ -269,10 +256,7 @@ impl Area {
             let (lat, lon) = parse_pair(pair, "CAP polygon")?;
             ring.push([lon, lat]);
         }
-        self.parts.push(AreaPart::Polygon(Polygon {
-            exterior: ring,
-            holes: Vec::new(),
-        }));
+        self.parts.push(AreaPart::Polygon(Polygon { exterior: ring, holes: Vec::new() }));
         Ok(())
     }
 
@@ -293,11 +277,7 @@ impl Area {
             what: "CAP circle",
             detail: format!("radius `{radius}` is not a number"),
         })?;
-        self.parts.push(AreaPart::Circle {
-            lon,
-            lat,
-            radius_m: km * 1000.0,
-        });
+        self.parts.push(AreaPart::Circle { lon, lat, radius_m: km * 1000.0 });
         Ok(())
     }
 
@@ -317,27 +297,12 @@ impl Area {
             rings.extend(p.holes.iter().map(ring));
             Value::Array(rings)
         };
-        let polys: Vec<&Polygon> = self
-            .parts
-            .iter()
-            .filter_map(|p| {
-                if let AreaPart::Polygon(p) = p {
-                    Some(p)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let polys: Vec<&Polygon> =
+            self.parts.iter().filter_map(|p| if let AreaPart::Polygon(p) = p { Some(p) } else { None }).collect();
         let circles: Vec<(f64, f64)> = self
             .parts
             .iter()
-            .filter_map(|p| {
-                if let AreaPart::Circle { lon, lat, .. } = p {
-                    Some((*lon, *lat))
-                } else {
-                    None
-                }
-            })
+            .filter_map(|p| if let AreaPart::Circle { lon, lat, .. } = p { Some((*lon, *lat)) } else { None })
             .collect();
         match (polys.len(), circles.len()) {
             (0, 0) => Value::Null,
@@ -346,15 +311,9 @@ impl Area {
                 "coordinates": polys.iter().map(|p| poly(p)).collect::<Vec<_>>()}),
             (0, 1) => json!({"type": "Point", "coordinates": [circles[0].0, circles[0].1]}),
             _ => {
-                let mut geoms: Vec<Value> = polys
-                    .iter()
-                    .map(|p| json!({"type": "Polygon", "coordinates": poly(p)}))
-                    .collect();
-                geoms.extend(
-                    circles
-                        .iter()
-                        .map(|c| json!({"type": "Point", "coordinates": [c.0, c.1]})),
-                );
+                let mut geoms: Vec<Value> =
+                    polys.iter().map(|p| json!({"type": "Polygon", "coordinates": poly(p)})).collect();
+                geoms.extend(circles.iter().map(|c| json!({"type": "Point", "coordinates": [c.0, c.1]})));
                 json!({"type": "GeometryCollection", "geometries": geoms})
             }
         }
@@ -367,19 +326,9 @@ impl Area {
         let radii: Vec<f64> = self
             .parts
             .iter()
-            .filter_map(|p| {
-                if let AreaPart::Circle { radius_m, .. } = p {
-                    Some(*radius_m)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|p| if let AreaPart::Circle { radius_m, .. } = p { Some(*radius_m) } else { None })
             .collect();
-        let single_point = radii.len() == 1
-            && self
-                .parts
-                .iter()
-                .all(|p| !matches!(p, AreaPart::Polygon(_)));
+        let single_point = radii.len() == 1 && self.parts.iter().all(|p| !matches!(p, AreaPart::Polygon(_)));
         if single_point {
             props.insert("radius_m".into(), json!(radii[0]));
         } else if !radii.is_empty() {
@@ -388,13 +337,7 @@ impl Area {
         let divisions: Vec<String> = self
             .parts
             .iter()
-            .filter_map(|p| {
-                if let AreaPart::Division { code } = p {
-                    Some(code.to_string())
-                } else {
-                    None
-                }
-            })
+            .filter_map(|p| if let AreaPart::Division { code } = p { Some(code.to_string()) } else { None })
             .collect();
         if !divisions.is_empty() {
             props.insert("divisions".into(), json!(divisions));
@@ -404,10 +347,7 @@ impl Area {
 }
 
 fn parse_pair(pair: &str, what: &'static str) -> Result<(f64, f64), AreaError> {
-    let bad = || AreaError::Syntax {
-        what,
-        detail: format!("`{pair}` is not a `lat,lon` pair"),
-    };
+    let bad = || AreaError::Syntax { what, detail: format!("`{pair}` is not a `lat,lon` pair") };
     let (a, b) = pair.split_once(',').ok_or_else(bad)?;
     let a: f64 = a.trim().parse().map_err(|_| bad())?;
     let b: f64 = b.trim().parse().map_err(|_| bad())?;
@@ -415,55 +355,36 @@ fn parse_pair(pair: &str, what: &'static str) -> Result<(f64, f64), AreaError> {
 }
 
 fn geojson_err(detail: impl Into<String>) -> AreaError {
-    AreaError::Syntax {
-        what: "GeoJSON",
-        detail: detail.into(),
-    }
+    AreaError::Syntax { what: "GeoJSON", detail: detail.into() }
 }
 
 fn read_ring(v: &Value) -> Result<Vec<LonLat>, AreaError> {
-    let arr = v
-        .as_array()
-        .ok_or_else(|| geojson_err("a ring must be an array of positions"))?;
+    let arr = v.as_array().ok_or_else(|| geojson_err("a ring must be an array of positions"))?;
     arr.iter()
         .map(|p| {
-            let p = p
-                .as_array()
-                .ok_or_else(|| geojson_err("a position must be an array"))?;
+            let p = p.as_array().ok_or_else(|| geojson_err("a position must be an array"))?;
             if p.len() < 2 {
                 return Err(geojson_err("a position needs longitude and latitude"));
             }
-            let x = p[0]
-                .as_f64()
-                .ok_or_else(|| geojson_err("longitude must be a number"))?;
-            let y = p[1]
-                .as_f64()
-                .ok_or_else(|| geojson_err("latitude must be a number"))?;
+            let x = p[0].as_f64().ok_or_else(|| geojson_err("longitude must be a number"))?;
+            let y = p[1].as_f64().ok_or_else(|| geojson_err("latitude must be a number"))?;
             Ok([x, y])
         })
         .collect()
 }
 
 fn read_polygon(v: &Value) -> Result<Polygon, AreaError> {
-    let rings = v
-        .as_array()
-        .ok_or_else(|| geojson_err("polygon coordinates must be an array"))?;
+    let rings = v.as_array().ok_or_else(|| geojson_err("polygon coordinates must be an array"))?;
     let mut rings = rings.iter().map(read_ring).collect::<Result<Vec<_>, _>>()?;
     if rings.is_empty() {
         return Err(geojson_err("a polygon needs an exterior ring"));
     }
     let exterior = rings.remove(0);
-    Ok(Polygon {
-        exterior,
-        holes: rings,
-    })
+    Ok(Polygon { exterior, holes: rings })
 }
 
 fn read_geojson_value(v: &Value, props: Option<&Value>, area: &mut Area) -> Result<(), AreaError> {
-    let ty = v
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| geojson_err("missing `type`"))?;
+    let ty = v.get("type").and_then(Value::as_str).ok_or_else(|| geojson_err("missing `type`"))?;
     match ty {
         "FeatureCollection" => {
             let fs = v
@@ -476,10 +397,7 @@ fn read_geojson_value(v: &Value, props: Option<&Value>, area: &mut Area) -> Resu
         }
         "Feature" => {
             let props = v.get("properties");
-            if let Some(divs) = props
-                .and_then(|p| p.get("divisions"))
-                .and_then(Value::as_array)
-            {
+            if let Some(divs) = props.and_then(|p| p.get("divisions")).and_then(Value::as_array) {
                 for d in divs {
                     let code = d
                         .as_u64()
@@ -494,9 +412,7 @@ fn read_geojson_value(v: &Value, props: Option<&Value>, area: &mut Area) -> Resu
             }
         }
         "Polygon" => {
-            let c = v
-                .get("coordinates")
-                .ok_or_else(|| geojson_err("Polygon without coordinates"))?;
+            let c = v.get("coordinates").ok_or_else(|| geojson_err("Polygon without coordinates"))?;
             area.parts.push(AreaPart::Polygon(read_polygon(c)?));
         }
         "MultiPolygon" => {
@@ -522,9 +438,7 @@ fn read_geojson_value(v: &Value, props: Option<&Value>, area: &mut Area) -> Resu
                 .into_iter();
             for g in gs {
                 if g.get("type").and_then(Value::as_str) == Some("Point") {
-                    let r = radii
-                        .next()
-                        .ok_or_else(|| geojson_err("a Point needs a radius in `radii_m`"))?;
+                    let r = radii.next().ok_or_else(|| geojson_err("a Point needs a radius in `radii_m`"))?;
                     push_circle(g, r, area)?;
                 } else {
                     read_geojson_value(g, None, area)?;
@@ -535,9 +449,7 @@ fn read_geojson_value(v: &Value, props: Option<&Value>, area: &mut Area) -> Resu
             let r = props
                 .and_then(|p| p.get("radius_m"))
                 .and_then(Value::as_f64)
-                .ok_or_else(|| {
-                    geojson_err("a Point is a circle only with a numeric `radius_m` property")
-                })?;
+                .ok_or_else(|| geojson_err("a Point is a circle only with a numeric `radius_m` property"))?;
             push_circle(v, r, area)?;
         }
         other => return Err(geojson_err(format!("unsupported geometry type `{other}`"))),
@@ -546,15 +458,9 @@ fn read_geojson_value(v: &Value, props: Option<&Value>, area: &mut Area) -> Resu
 }
 
 fn push_circle(g: &Value, radius_m: f64, area: &mut Area) -> Result<(), AreaError> {
-    let c = g
-        .get("coordinates")
-        .ok_or_else(|| geojson_err("Point without coordinates"))?;
+    let c = g.get("coordinates").ok_or_else(|| geojson_err("Point without coordinates"))?;
     let p = read_ring(&Value::Array(vec![c.clone()]))?;
-    area.parts.push(AreaPart::Circle {
-        lon: p[0][0],
-        lat: p[0][1],
-        radius_m,
-    });
+    area.parts.push(AreaPart::Circle { lon: p[0][0], lat: p[0][1], radius_m });
     Ok(())
 }
 
@@ -564,12 +470,7 @@ fn check_coord(at: Location, lon: f64, lat: f64) -> Result<(), AreaError> {
     }
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         let swapped = (-180.0..=180.0).contains(&lat) && (-90.0..=90.0).contains(&lon);
-        return Err(AreaError::OutOfRange {
-            at,
-            lon,
-            lat,
-            swapped,
-        });
+        return Err(AreaError::OutOfRange { at, lon, lat, swapped });
     }
     Ok(())
 }
@@ -599,30 +500,18 @@ impl Edge {
 }
 
 fn orient(ax: f64, ay: f64, bx: f64, by: f64, px: f64, py: f64) -> f64 {
-    robust::orient2d(
-        robust::Coord { x: ax, y: ay },
-        robust::Coord { x: bx, y: by },
-        robust::Coord { x: px, y: py },
-    )
+    robust::orient2d(robust::Coord { x: ax, y: ay }, robust::Coord { x: bx, y: by }, robust::Coord { x: px, y: py })
 }
 
 /// Crossing-number step for one edge and a horizontal ray from `(px, py)` towards +x. Returns
 /// `true` when the point lies on the edge. Exact (adaptive-precision orientation).
 #[inline]
 pub(crate) fn edge_step(e: &Edge, px: f64, py: f64, inside: &mut bool) -> bool {
-    let (ymin, ymax) = if e.ay < e.by {
-        (e.ay, e.by)
-    } else {
-        (e.by, e.ay)
-    };
+    let (ymin, ymax) = if e.ay < e.by { (e.ay, e.by) } else { (e.by, e.ay) };
     if py < ymin || py > ymax {
         return false;
     }
-    let (xmin, xmax) = if e.ax < e.bx {
-        (e.ax, e.bx)
-    } else {
-        (e.bx, e.ax)
-    };
+    let (xmin, xmax) = if e.ax < e.bx { (e.ax, e.bx) } else { (e.bx, e.ax) };
     if px > xmax {
         return false;
     }
@@ -648,11 +537,7 @@ pub(crate) fn edge_step(e: &Edge, px: f64, py: f64, inside: &mut bool) -> bool {
 /// Even-odd test over a set of edges of one valid polygon (exterior and holes together): a point
 /// is contained when it is on no edge and crosses an odd number of them.
 #[inline]
-pub(crate) fn contains_by_edges<'a>(
-    edges: impl Iterator<Item = &'a Edge>,
-    px: f64,
-    py: f64,
-) -> bool {
+pub(crate) fn contains_by_edges<'a>(edges: impl Iterator<Item = &'a Edge>, px: f64, py: f64) -> bool {
     let mut inside = false;
     for e in edges {
         if edge_step(e, px, py, &mut inside) {
@@ -688,28 +573,17 @@ fn clean_ring(ring: &[LonLat]) -> Vec<LonLat> {
 impl PreparedPolygon {
     fn new(part: usize, poly: &Polygon) -> Result<PreparedPolygon, AreaError> {
         let mut rings = Vec::with_capacity(1 + poly.holes.len());
-        for (r, ring) in std::iter::once(&poly.exterior)
-            .chain(poly.holes.iter())
-            .enumerate()
-        {
+        for (r, ring) in std::iter::once(&poly.exterior).chain(poly.holes.iter()).enumerate() {
             for (v, p) in ring.iter().enumerate() {
                 check_coord(Location::vertex(part, r, v), p[0], p[1])?;
             }
             let ring = clean_ring(ring);
             if ring.len() < 3 {
-                return Err(AreaError::TooFewVertices {
-                    at: Location::ring(part, r),
-                    distinct: ring.len(),
-                });
+                return Err(AreaError::TooFewVertices { at: Location::ring(part, r), distinct: ring.len() });
             }
             rings.push(ring);
         }
-        let mut bbox = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
+        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
         for p in rings.iter().flatten() {
             bbox[0] = bbox[0].min(p[0]);
             bbox[1] = bbox[1].min(p[1]);
@@ -717,9 +591,7 @@ impl PreparedPolygon {
             bbox[3] = bbox[3].max(p[1]);
         }
         if bbox[2] - bbox[0] > 180.0 {
-            return Err(AreaError::CrossesAntimeridian {
-                at: Location::part(part),
-            });
+            return Err(AreaError::CrossesAntimeridian { at: Location::part(part) });
         }
         // Edges tagged with their ring and position, for the simplicity check.
         let mut tagged = Vec::new();
@@ -727,17 +599,7 @@ impl PreparedPolygon {
             let n = ring.len();
             for i in 0..n {
                 let (a, b) = (ring[i], ring[(i + 1) % n]);
-                tagged.push((
-                    Edge {
-                        ax: a[0],
-                        ay: a[1],
-                        bx: b[0],
-                        by: b[1],
-                    },
-                    r,
-                    i,
-                    n,
-                ));
+                tagged.push((Edge { ax: a[0], ay: a[1], bx: b[0], by: b[1] }, r, i, n));
             }
         }
         check_simple(part, &tagged)?;
@@ -761,10 +623,7 @@ impl PreparedPolygon {
                 }
             }
         }
-        Ok(PreparedPolygon {
-            edges: tagged.into_iter().map(|t| t.0).collect(),
-            bbox,
-        })
+        Ok(PreparedPolygon { edges: tagged.into_iter().map(|t| t.0).collect(), bbox })
     }
 
     /// Exact containment of a point (interior only).
@@ -786,9 +645,7 @@ fn segments_touch(p: &Edge, q: &Edge) -> bool {
     let d2 = orient(q.ax, q.ay, q.bx, q.by, p.bx, p.by);
     let d3 = orient(p.ax, p.ay, p.bx, p.by, q.ax, q.ay);
     let d4 = orient(p.ax, p.ay, p.bx, p.by, q.bx, q.by);
-    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
-        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
-    {
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
         return true;
     }
     (d1 == 0.0 && on_segment(q, p.ax, p.ay))
@@ -824,18 +681,14 @@ fn check_simple(part: usize, tagged: &[(Edge, usize, usize, usize)]) -> Result<(
                 let o = orient(s.0, s.1, m.0, m.1, t.0, t.1);
                 let dot = (m.0 - s.0) * (t.0 - m.0) + (m.1 - s.1) * (t.1 - m.1);
                 if o == 0.0 && dot < 0.0 {
-                    return Err(AreaError::SelfIntersection {
-                        at: Location::ring(part, *r),
-                    });
+                    return Err(AreaError::SelfIntersection { at: Location::ring(part, *r) });
                 }
                 // A triangle's three edges are all pairwise adjacent; nothing more to check.
                 continue;
             }
             if segments_touch(e, f) {
                 return Err(if r == r2 {
-                    AreaError::SelfIntersection {
-                        at: Location::ring(part, *r),
-                    }
+                    AreaError::SelfIntersection { at: Location::ring(part, *r) }
                 } else {
                     AreaError::InvalidPolygon {
                         at: Location::ring(part, (*r).max(*r2)),
@@ -874,12 +727,7 @@ impl PreparedCircle {
             let dlon = (dlat / c).min(180.0);
             [lon - dlon, ymin, lon + dlon, ymax]
         };
-        PreparedCircle {
-            lon,
-            lat,
-            radius_m,
-            bbox,
-        }
+        PreparedCircle { lon, lat, radius_m, bbox }
     }
 
     fn crosses_antimeridian(&self) -> bool {
@@ -915,9 +763,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// Whether a point is in the area (used for points outside the grid).
     pub fn contains(&self, px: f64, py: f64, division: u64) -> bool {
-        self.divisions
-            .iter()
-            .any(|&(lo, hi)| division >= lo && division < hi)
+        self.divisions.iter().any(|&(lo, hi)| division >= lo && division < hi)
             || self.circles.iter().any(|c| c.contains(px, py))
             || self.polygons.iter().any(|p| p.contains(px, py))
     }
@@ -928,13 +774,7 @@ mod tests {
     use super::*;
 
     fn square(x0: f64, y0: f64, s: f64) -> Vec<LonLat> {
-        vec![
-            [x0, y0],
-            [x0 + s, y0],
-            [x0 + s, y0 + s],
-            [x0, y0 + s],
-            [x0, y0],
-        ]
+        vec![[x0, y0], [x0 + s, y0], [x0 + s, y0 + s], [x0, y0 + s], [x0, y0]]
     }
 
     #[test]
@@ -945,14 +785,8 @@ mod tests {
         assert_eq!(division_level(320500000000), Some(DivisionLevel::City));
         assert_eq!(division_level(320000000000), Some(DivisionLevel::Province));
         assert_eq!(division_level(32050800), None);
-        assert_eq!(
-            division_range(320508000000),
-            Some((320508000000, 320509000000))
-        );
-        assert_eq!(
-            DivisionLevel::Street.ancestor(320508017010),
-            Some(320508017000)
-        );
+        assert_eq!(division_range(320508000000), Some((320508000000, 320509000000)));
+        assert_eq!(DivisionLevel::Street.ancestor(320508017010), Some(320508017000));
     }
 
     #[test]
@@ -972,52 +806,23 @@ mod tests {
     #[test]
     fn bad_geometry_is_refused_with_reasons() {
         // Bow-tie.
-        let bow =
-            Area::new().with_polygon(vec![[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], vec![]);
-        assert!(matches!(
-            bow.validate(),
-            Err(AreaError::SelfIntersection { .. })
-        ));
+        let bow = Area::new().with_polygon(vec![[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]], vec![]);
+        assert!(matches!(bow.validate(), Err(AreaError::SelfIntersection { .. })));
         // Spike folding back on itself.
-        let spike = Area::new().with_polygon(
-            vec![
-                [0.0, 0.0],
-                [2.0, 0.0],
-                [2.0, 2.0],
-                [2.0, 3.0],
-                [2.0, 2.5],
-                [0.0, 2.0],
-            ],
-            vec![],
-        );
-        assert!(matches!(
-            spike.validate(),
-            Err(AreaError::SelfIntersection { .. })
-        ));
+        let spike = Area::new()
+            .with_polygon(vec![[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [2.0, 3.0], [2.0, 2.5], [0.0, 2.0]], vec![]);
+        assert!(matches!(spike.validate(), Err(AreaError::SelfIntersection { .. })));
         // Hole outside.
         let hole = Area::new().with_polygon(square(0.0, 0.0, 1.0), vec![square(5.0, 5.0, 1.0)]);
-        assert!(matches!(
-            hole.validate(),
-            Err(AreaError::InvalidPolygon { .. })
-        ));
+        assert!(matches!(hole.validate(), Err(AreaError::InvalidPolygon { .. })));
         // Hole crossing the exterior.
         let cross = Area::new().with_polygon(square(0.0, 0.0, 1.0), vec![square(0.5, 0.5, 1.0)]);
-        assert!(matches!(
-            cross.validate(),
-            Err(AreaError::InvalidPolygon { .. })
-        ));
+        assert!(matches!(cross.validate(), Err(AreaError::InvalidPolygon { .. })));
         // Antimeridian.
-        let am = Area::new().with_polygon(
-            vec![[179.0, 0.0], [-179.0, 0.0], [-179.0, 1.0], [179.0, 1.0]],
-            vec![],
-        );
-        assert!(matches!(
-            am.validate(),
-            Err(AreaError::CrossesAntimeridian { .. })
-        ));
+        let am = Area::new().with_polygon(vec![[179.0, 0.0], [-179.0, 0.0], [-179.0, 1.0], [179.0, 1.0]], vec![]);
+        assert!(matches!(am.validate(), Err(AreaError::CrossesAntimeridian { .. })));
         // Swapped order: Suzhou given as lat,lon.
-        let swapped =
-            Area::new().with_polygon(vec![[31.3, 120.6], [31.3, 120.7], [31.4, 120.7]], vec![]);
+        let swapped = Area::new().with_polygon(vec![[31.3, 120.6], [31.3, 120.7], [31.4, 120.7]], vec![]);
         match swapped.validate() {
             Err(e @ AreaError::OutOfRange { swapped: true, .. }) => {
                 assert!(e.message_zh().contains("颠倒"));
@@ -1027,24 +832,15 @@ mod tests {
         }
         assert_eq!(Area::new().validate(), Err(AreaError::EmptyArea));
         for r in [0.0, -5.0, f64::NAN, 2.0e6] {
-            assert!(matches!(
-                Area::new().with_circle(120.6, 31.3, r).validate(),
-                Err(AreaError::InvalidRadius { .. })
-            ));
+            assert!(matches!(Area::new().with_circle(120.6, 31.3, r).validate(), Err(AreaError::InvalidRadius { .. })));
         }
         assert!(matches!(
             Area::new().with_circle(179.99, 0.0, 5000.0).validate(),
             Err(AreaError::CrossesAntimeridian { .. })
         ));
-        assert!(matches!(
-            Area::new().with_division(3205).validate(),
-            Err(AreaError::InvalidDivisionCode { .. })
-        ));
+        assert!(matches!(Area::new().with_division(3205).validate(), Err(AreaError::InvalidDivisionCode { .. })));
         let two = Area::new().with_polygon(vec![[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]], vec![]);
-        assert!(matches!(
-            two.validate(),
-            Err(AreaError::TooFewVertices { distinct: 2, .. })
-        ));
+        assert!(matches!(two.validate(), Err(AreaError::TooFewVertices { distinct: 2, .. })));
         let nan = Area::new().with_polygon(vec![[0.0, 0.0], [f64::NAN, 1.0], [1.0, 0.0]], vec![]);
         assert!(matches!(nan.validate(), Err(AreaError::NonFinite { .. })));
         // Display carries both languages.
@@ -1055,17 +851,9 @@ mod tests {
     #[test]
     fn cap_strings_use_lat_lon_and_kilometres() {
         let mut a = Area::new();
-        a.add_cap_polygon("31.30,120.60 31.30,120.64 31.33,120.64 31.30,120.60")
-            .unwrap();
+        a.add_cap_polygon("31.30,120.60 31.30,120.64 31.33,120.64 31.30,120.60").unwrap();
         a.add_cap_circle("31.3,120.62 3").unwrap();
-        assert_eq!(
-            a.parts[1],
-            AreaPart::Circle {
-                lon: 120.62,
-                lat: 31.3,
-                radius_m: 3000.0
-            }
-        );
+        assert_eq!(a.parts[1], AreaPart::Circle { lon: 120.62, lat: 31.3, radius_m: 3000.0 });
         match &a.parts[0] {
             AreaPart::Polygon(p) => assert_eq!(p.exterior[1], [120.64, 31.30]),
             other => panic!("{other:?}"),
@@ -1078,33 +866,21 @@ mod tests {
     #[test]
     fn geojson_round_trip_and_datum_conversion() {
         let area = Area::new()
-            .with_polygon(
-                square(120.6, 31.3, 0.01),
-                vec![square(120.603, 31.303, 0.002)],
-            )
+            .with_polygon(square(120.6, 31.3, 0.01), vec![square(120.603, 31.303, 0.002)])
             .with_circle(120.62, 31.30, 3000.0)
             .with_division(320508000000);
         let feature = area.to_geojson(serde_json::Map::new());
         let back = Area::from_geojson(&feature.to_string(), Datum::Wgs84).unwrap();
         assert_eq!(back.parts.len(), 3);
-        assert!(back.parts.contains(&AreaPart::Circle {
-            lon: 120.62,
-            lat: 31.30,
-            radius_m: 3000.0
-        }));
-        assert!(back
-            .parts
-            .contains(&AreaPart::Division { code: 320508000000 }));
+        assert!(back.parts.contains(&AreaPart::Circle { lon: 120.62, lat: 31.30, radius_m: 3000.0 }));
+        assert!(back.parts.contains(&AreaPart::Division { code: 320508000000 }));
         // A polygon drawn on AMap (GCJ-02) in Suzhou lands about 400 m west and 240 m north in WGS-84.
         let gcj = r#"{"type":"Polygon","coordinates":[[[120.6,31.3],[120.61,31.3],[120.61,31.31],[120.6,31.3]]]}"#;
         let w = Area::from_geojson(gcj, Datum::Gcj02).unwrap();
         match &w.parts[0] {
             AreaPart::Polygon(p) => {
                 let (dx, dy) = (120.6 - p.exterior[0][0], 31.3 - p.exterior[0][1]);
-                assert!(
-                    dx > 0.003 && dx < 0.006 && dy < -0.001 && dy > -0.004,
-                    "{dx} {dy}"
-                );
+                assert!(dx > 0.003 && dx < 0.006 && dy < -0.001 && dy > -0.004, "{dx} {dy}");
             }
             other => panic!("{other:?}"),
         }

@@ -9,8 +9,7 @@
 
 use crate::error::AreaError;
 use crate::geom::{
-    contains_by_edges, division_level, Area, DivisionLevel, Edge, Prepared, PreparedCircle,
-    PreparedPolygon, M_PER_DEG,
+    contains_by_edges, division_level, Area, DivisionLevel, Edge, Prepared, PreparedCircle, PreparedPolygon, M_PER_DEG,
 };
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -53,11 +52,7 @@ pub struct IndexConfig {
 impl Default for IndexConfig {
     fn default() -> Self {
         // 0.0015° ≈ 170 m; see the crate docs for the measurement behind it.
-        IndexConfig {
-            cell_deg: 0.0015,
-            bounds: None,
-            max_cells: 4_000_000,
-        }
+        IndexConfig { cell_deg: 0.0015, bounds: None, max_cells: 4_000_000 }
     }
 }
 
@@ -145,26 +140,14 @@ struct Bucket {
 
 impl Bucket {
     fn add_run(&mut self, div: u32, kind: u8) {
-        match self
-            .runs
-            .iter_mut()
-            .find(|r| r.div == div && r.kind == kind)
-        {
+        match self.runs.iter_mut().find(|r| r.div == div && r.kind == kind) {
             Some(r) => r.count += 1,
-            None => self.runs.push(Run {
-                div,
-                kind,
-                count: 1,
-            }),
+            None => self.runs.push(Run { div, kind, count: 1 }),
         }
     }
 
     fn remove_run(&mut self, div: u32, kind: u8) {
-        if let Some(i) = self
-            .runs
-            .iter()
-            .position(|r| r.div == div && r.kind == kind)
-        {
+        if let Some(i) = self.runs.iter().position(|r| r.div == div && r.kind == kind) {
             self.runs[i].count -= 1;
             if self.runs[i].count == 0 {
                 self.runs.swap_remove(i);
@@ -234,17 +217,10 @@ pub struct PointIndex {
 
 fn check_point(p: &Point) -> Result<(), AreaError> {
     if !(p.lon.is_finite() && p.lat.is_finite() && p.lon.abs() <= 180.0 && p.lat.abs() <= 90.0) {
-        return Err(AreaError::InvalidPoint {
-            id: p.id,
-            lon: p.lon,
-            lat: p.lat,
-        });
+        return Err(AreaError::InvalidPoint { id: p.id, lon: p.lon, lat: p.lat });
     }
     if p.division != 0 && division_level(p.division).is_none() {
-        return Err(AreaError::InvalidDivisionCode {
-            at: None,
-            code: p.division,
-        });
+        return Err(AreaError::InvalidDivisionCode { at: None, code: p.division });
     }
     Ok(())
 }
@@ -257,24 +233,12 @@ impl PointIndex {
 
     /// Builds an index. Fails on an invalid point or a repeated id.
     pub fn build_with(points: Vec<Point>, config: IndexConfig) -> Result<PointIndex, AreaError> {
-        let mut b = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
+        let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
         for p in &points {
             check_point(p)?;
-            b = [
-                b[0].min(p.lon),
-                b[1].min(p.lat),
-                b[2].max(p.lon),
-                b[3].max(p.lat),
-            ];
+            b = [b[0].min(p.lon), b[1].min(p.lat), b[2].max(p.lon), b[3].max(p.lat)];
         }
-        let bounds = config
-            .bounds
-            .unwrap_or(if points.is_empty() { DEFAULT_BOUNDS } else { b });
+        let bounds = config.bounds.unwrap_or(if points.is_empty() { DEFAULT_BOUNDS } else { b });
         let grid = make_grid(bounds, &config);
         let mut index = PointIndex {
             grid,
@@ -287,10 +251,7 @@ impl PointIndex {
             config,
         };
         // Two passes: size every bucket exactly, then fill.
-        let cells: Vec<u32> = points
-            .iter()
-            .map(|p| grid.cell(p.lon, p.lat).map_or(OUTSIDE, |c| c as u32))
-            .collect();
+        let cells: Vec<u32> = points.iter().map(|p| grid.cell(p.lon, p.lat).map_or(OUTSIDE, |c| c as u32)).collect();
         let mut counts = vec![0u32; grid.w * grid.h];
         for &c in &cells {
             if c != OUTSIDE {
@@ -300,23 +261,14 @@ impl PointIndex {
         for (cell, &n) in counts.iter().enumerate() {
             if n > 0 {
                 index.slot_of_cell[cell] = index.buckets.len() as u32;
-                index.buckets.push(Bucket {
-                    pts: Vec::with_capacity(n as usize),
-                    runs: Vec::new(),
-                });
+                index.buckets.push(Bucket { pts: Vec::with_capacity(n as usize), runs: Vec::new() });
             }
         }
         drop(counts);
         index.ids.reserve(points.len());
         for (p, c) in points.into_iter().zip(cells) {
             let div = index.intern(p.division);
-            let e = Entry {
-                lon: p.lon,
-                lat: p.lat,
-                id: p.id,
-                div,
-                kind: p.kind,
-            };
+            let e = Entry { lon: p.lon, lat: p.lat, id: p.id, div, kind: p.kind };
             let slot = if c == OUTSIDE {
                 index.outside.push(e);
                 OUTSIDE
@@ -334,11 +286,7 @@ impl PointIndex {
             for e in &b.pts {
                 match runs.iter_mut().find(|r| r.div == e.div && r.kind == e.kind) {
                     Some(r) => r.count += 1,
-                    None => runs.push(Run {
-                        div: e.div,
-                        kind: e.kind,
-                        count: 1,
-                    }),
+                    None => runs.push(Run { div: e.div, kind: e.kind, count: 1 }),
                 }
             }
             runs.shrink_to_fit();
@@ -368,35 +316,19 @@ impl PointIndex {
     }
 
     fn entry_to_point(&self, e: &Entry) -> Point {
-        Point {
-            id: e.id,
-            lon: e.lon,
-            lat: e.lat,
-            division: self.div_codes[e.div as usize],
-            kind: e.kind,
-        }
+        Point { id: e.id, lon: e.lon, lat: e.lat, division: self.div_codes[e.div as usize], kind: e.kind }
     }
 
     /// The point with this id.
     pub fn get(&self, id: u64) -> Option<Point> {
         let slot = *self.ids.get(&id)?;
-        let list = if slot == OUTSIDE {
-            &self.outside
-        } else {
-            &self.buckets[slot as usize].pts
-        };
-        list.iter()
-            .find(|e| e.id == id)
-            .map(|e| self.entry_to_point(e))
+        let list = if slot == OUTSIDE { &self.outside } else { &self.buckets[slot as usize].pts };
+        list.iter().find(|e| e.id == id).map(|e| self.entry_to_point(e))
     }
 
     /// All points, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = Point> + '_ {
-        self.buckets
-            .iter()
-            .flat_map(|b| b.pts.iter())
-            .chain(self.outside.iter())
-            .map(|e| self.entry_to_point(e))
+        self.buckets.iter().flat_map(|b| b.pts.iter()).chain(self.outside.iter()).map(|e| self.entry_to_point(e))
     }
 
     /// Adds a point. Fails on an invalid point or an id already present.
@@ -406,13 +338,7 @@ impl PointIndex {
             return Err(AreaError::DuplicateId { id: p.id });
         }
         let div = self.intern(p.division);
-        let e = Entry {
-            lon: p.lon,
-            lat: p.lat,
-            id: p.id,
-            div,
-            kind: p.kind,
-        };
+        let e = Entry { lon: p.lon, lat: p.lat, id: p.id, div, kind: p.kind };
         let slot = match self.grid.cell(p.lon, p.lat) {
             None => {
                 self.outside.push(e);
@@ -475,10 +401,7 @@ impl PointIndex {
     /// Rebuilds the grid around the current points (useful after many points moved outside it).
     pub fn rebuild(&mut self) -> Result<(), AreaError> {
         let points: Vec<Point> = self.iter().collect();
-        let config = IndexConfig {
-            bounds: None,
-            ..self.config
-        };
+        let config = IndexConfig { bounds: None, ..self.config };
         *self = PointIndex::build_with(points, config)?;
         Ok(())
     }
@@ -512,13 +435,7 @@ impl PointIndex {
 
     /// Count with the per-division and per-kind breakdown (no ids).
     pub fn query(&self, area: &Area) -> Result<QueryResult, AreaError> {
-        self.query_with(
-            area,
-            &QueryOptions {
-                breakdown: true,
-                ..QueryOptions::default()
-            },
-        )
+        self.query_with(area, &QueryOptions { breakdown: true, ..QueryOptions::default() })
     }
 
     /// Full query.
@@ -529,11 +446,8 @@ impl PointIndex {
 
     fn run(&self, area: &Prepared, opts: &QueryOptions) -> QueryResult {
         let mut acc = Acc::new(opts, self.div_codes.len());
-        let div_sel: Vec<bool> = self
-            .div_codes
-            .iter()
-            .map(|&c| area.divisions.iter().any(|&(lo, hi)| c >= lo && c < hi))
-            .collect();
+        let div_sel: Vec<bool> =
+            self.div_codes.iter().map(|&c| area.divisions.iter().any(|&(lo, hi)| c >= lo && c < hi)).collect();
         let any_div = div_sel.iter().any(|&s| s);
         let plan = Plan::new(&self.grid, area);
         let g = &self.grid;
@@ -563,9 +477,7 @@ impl PointIndex {
                             continue;
                         }
                         let inside = (any_div && div_sel[e.div as usize])
-                            || comps
-                                .iter()
-                                .any(|&(_, k)| plan.comp_contains(k as usize, r, e.lon, e.lat));
+                            || comps.iter().any(|&(_, k)| plan.comp_contains(k as usize, r, e.lon, e.lat));
                         if inside {
                             acc.add_point(e);
                         }
@@ -600,9 +512,7 @@ impl PointIndex {
             }
         }
         for e in &self.outside {
-            if acc.kind_ok[e.kind as usize]
-                && area.contains(e.lon, e.lat, self.div_codes[e.div as usize])
-            {
+            if acc.kind_ok[e.kind as usize] && area.contains(e.lon, e.lat, self.div_codes[e.div as usize]) {
                 acc.add_point(e);
             }
         }
@@ -611,23 +521,14 @@ impl PointIndex {
 }
 
 fn make_grid(bounds: [f64; 4], config: &IndexConfig) -> Grid {
-    let cell = if config.cell_deg.is_finite() && config.cell_deg > 0.0 {
-        config.cell_deg
-    } else {
-        0.0015
-    };
+    let cell = if config.cell_deg.is_finite() && config.cell_deg > 0.0 { config.cell_deg } else { 0.0015 };
     let mid = ((bounds[1] + bounds[3]) / 2.0).clamp(-80.0, 80.0);
     let mut ch = cell;
     let mut cw = cell / mid.to_radians().cos();
     // A margin of one cell, so points moving slightly past the extremes stay in the grid.
     let span_x = (bounds[2] - bounds[0]).max(0.0);
     let span_y = (bounds[3] - bounds[1]).max(0.0);
-    let dims = |cw: f64, ch: f64| {
-        (
-            (span_x / cw).ceil() as usize + 3,
-            (span_y / ch).ceil() as usize + 3,
-        )
-    };
+    let dims = |cw: f64, ch: f64| ((span_x / cw).ceil() as usize + 3, (span_y / ch).ceil() as usize + 3);
     let (mut w, mut h) = dims(cw, ch);
     let max_cells = config.max_cells.max(1);
     while w * h > max_cells {
@@ -636,14 +537,7 @@ fn make_grid(bounds: [f64; 4], config: &IndexConfig) -> Grid {
         ch *= f;
         (w, h) = dims(cw, ch);
     }
-    Grid {
-        x0: bounds[0] - cw,
-        y0: bounds[1] - ch,
-        cw,
-        ch,
-        w,
-        h,
-    }
+    Grid { x0: bounds[0] - cw, y0: bounds[1] - ch, cw, ch, w, h }
 }
 
 /// Accumulates a query's answer.
@@ -668,11 +562,7 @@ impl Acc {
             breakdown: opts.breakdown,
             all_kinds: opts.kinds.is_none(),
             kind_ok,
-            per_div: if opts.breakdown {
-                vec![0; ndiv]
-            } else {
-                Vec::new()
-            },
+            per_div: if opts.breakdown { vec![0; ndiv] } else { Vec::new() },
             per_kind: [0; 256],
             ids: opts.ids.then(Vec::new),
         }
@@ -706,12 +596,7 @@ impl Acc {
             }
         }
         if let Some(ids) = &mut self.ids {
-            ids.extend(
-                b.pts
-                    .iter()
-                    .filter(|e| self.kind_ok[e.kind as usize])
-                    .map(|e| e.id),
-            );
+            ids.extend(b.pts.iter().filter(|e| self.kind_ok[e.kind as usize]).map(|e| e.id));
         }
     }
 
@@ -730,12 +615,7 @@ impl Acc {
         }
         if any {
             if let Some(ids) = &mut self.ids {
-                ids.extend(
-                    b.pts
-                        .iter()
-                        .filter(|e| sel[e.div as usize] && self.kind_ok[e.kind as usize])
-                        .map(|e| e.id),
-                );
+                ids.extend(b.pts.iter().filter(|e| sel[e.div as usize] && self.kind_ok[e.kind as usize]).map(|e| e.id));
             }
         }
     }
@@ -747,16 +627,8 @@ impl Acc {
                 *per_division.entry(codes[i]).or_insert(0) += n;
             }
         }
-        let per_kind = (0..256usize)
-            .filter(|&k| self.per_kind[k] > 0)
-            .map(|k| (k as u8, self.per_kind[k]))
-            .collect();
-        QueryResult {
-            count: self.count,
-            per_division,
-            per_kind,
-            ids: self.ids,
-        }
+        let per_kind = (0..256usize).filter(|&k| self.per_kind[k] > 0).map(|k| (k as u8, self.per_kind[k])).collect();
+        QueryResult { count: self.count, per_division, per_kind, ids: self.ids }
     }
 }
 
@@ -789,20 +661,12 @@ impl<'a> Plan<'a> {
     fn new(g: &Grid, area: &'a Prepared) -> Plan<'a> {
         let mut r_lo = usize::MAX;
         let mut r_hi = 0;
-        let bboxes = area
-            .polygons
-            .iter()
-            .map(|p| p.bbox)
-            .chain(area.circles.iter().map(|c| c.bbox));
+        let bboxes = area.polygons.iter().map(|p| p.bbox).chain(area.circles.iter().map(|c| c.bbox));
         for b in bboxes.filter(|b| g.overlaps(b)) {
             r_lo = r_lo.min(g.row_clamped(b[1] - EPS));
             r_hi = r_hi.max(g.row_clamped(b[3] + EPS));
         }
-        let mut plan = Plan {
-            r0: r_lo,
-            rows: Vec::new(),
-            comps: Vec::new(),
-        };
+        let mut plan = Plan { r0: r_lo, rows: Vec::new(), comps: Vec::new() };
         if r_lo == usize::MAX {
             plan.r0 = 0;
             return plan;
@@ -834,10 +698,7 @@ impl<'a> Plan<'a> {
 
     fn add_polygon(&mut self, g: &Grid, p: &PreparedPolygon, k: u32) -> Comp<'a> {
         if !g.overlaps(&p.bbox) {
-            return Comp::Polygon {
-                r0: 0,
-                rows: Vec::new(),
-            };
+            return Comp::Polygon { r0: 0, rows: Vec::new() };
         }
         let r0 = g.row_clamped(p.bbox[1] - EPS);
         let r1 = g.row_clamped(p.bbox[3] + EPS);
@@ -922,9 +783,7 @@ impl<'a> Plan<'a> {
         // Distances at grid vertices, one row line at a time.
         let line = |r: usize| -> Vec<f64> {
             let y = g.y0 + r as f64 * g.ch;
-            (c0..=c1 + 1)
-                .map(|c| circle.distance(g.x0 + c as f64 * g.cw, y))
-                .collect()
+            (c0..=c1 + 1).map(|c| circle.distance(g.x0 + c as f64 * g.cw, y)).collect()
         };
         // A cell with its four corners inside is inside (the cap is convex; parallels bow by far
         // less than the margin for cells this size).
@@ -953,8 +812,7 @@ impl<'a> Plan<'a> {
                 }
                 if skip_far {
                     let (xlo, xhi) = (g.x0 + c as f64 * g.cw, g.x0 + (c + 1) as f64 * g.cw);
-                    let near =
-                        circle.distance(circle.lon.clamp(xlo, xhi), circle.lat.clamp(ylo, yhi));
+                    let near = circle.distance(circle.lon.clamp(xlo, xhi), circle.lat.clamp(ylo, yhi));
                     if near > circle.radius_m + margin_out {
                         continue;
                     }

@@ -30,10 +30,9 @@ pub mod synth;
 pub use coords::Datum;
 pub use error::{AreaError, Location};
 pub use geom::{
-    division_level, division_range, Area, AreaPart, DivisionLevel, LonLat, Polygon, MAX_RADIUS_M,
-    MAX_VERTICES,
+    division_level, division_range, Area, AreaPart, DivisionLevel, LonLat, Polygon, MAX_RADIUS_M, MAX_VERTICES,
 };
 pub use index::{
-    IndexConfig, IndexStats, Point, PointIndex, QueryOptions, QueryResult, DEFAULT_BOUNDS,
-    KIND_DEVICE, KIND_HOUSEHOLD, KIND_RESPONDER,
+    IndexConfig, IndexStats, Point, PointIndex, QueryOptions, QueryResult, DEFAULT_BOUNDS, KIND_DEVICE, KIND_HOUSEHOLD,
+    KIND_RESPONDER,
 };

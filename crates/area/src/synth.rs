@@ -112,17 +112,11 @@ pub fn suzhou_points(n: usize, seed: u64) -> Vec<Point> {
             }
             let spread = if rng.gen_bool(0.2) { c.2 * 2.5 } else { c.2 };
             let (dx, dy) = normal(&mut rng);
-            (
-                c.0 + dx * spread / km_per_deg_lon(c.1),
-                c.1 + dy * spread / KM_PER_DEG_LAT,
-            )
+            (c.0 + dx * spread / km_per_deg_lon(c.1), c.1 + dy * spread / KM_PER_DEG_LAT)
         } else if u < 0.715 + TOWN_SHARE {
             let t = towns[rng.gen_range(0..TOWNS)];
             let (dx, dy) = normal(&mut rng);
-            (
-                t.0 + dx * t.2 / km_per_deg_lon(t.1),
-                t.1 + dy * t.2 / KM_PER_DEG_LAT,
-            )
+            (t.0 + dx * t.2 / km_per_deg_lon(t.1), t.1 + dy * t.2 / KM_PER_DEG_LAT)
         } else {
             (rng.gen_range(b[0]..b[2]), rng.gen_range(b[1]..b[3]))
         };
@@ -138,13 +132,7 @@ pub fn suzhou_points(n: usize, seed: u64) -> Vec<Point> {
             KIND_RESPONDER
         };
         id += 1;
-        out.push(Point {
-            id,
-            lon,
-            lat,
-            division: synthetic_division(lon, lat),
-            kind,
-        });
+        out.push(Point { id, lon, lat, division: synthetic_division(lon, lat), kind });
     }
     out
 }
@@ -198,16 +186,7 @@ pub fn district_with_hole() -> Area {
 /// The whole city: a polygon over Suzhou's extent (lon 119.9–121.35, lat 30.75–32.05).
 pub fn city() -> Area {
     let b = SUZHOU_BOUNDS;
-    Area::new().with_polygon(
-        vec![
-            [b[0], b[1]],
-            [b[2], b[1]],
-            [b[2], b[3]],
-            [b[0], b[3]],
-            [b[0], b[1]],
-        ],
-        vec![],
-    )
+    Area::new().with_polygon(vec![[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]], [b[0], b[1]]], vec![])
 }
 
 /// A 3 km circle around the old town's centre.
@@ -223,10 +202,7 @@ pub fn default_areas() -> Vec<(String, Area)> {
         ("district_330km2_with_hole".into(), district_with_hole()),
         ("city_suzhou".into(), city()),
         ("circle_3km".into(), circle_3km()),
-        (
-            "division_320583_kunshan".into(),
-            Area::new().with_division(320583000000),
-        ),
+        ("division_320583_kunshan".into(), Area::new().with_division(320583000000)),
     ]
 }
 
@@ -240,19 +216,12 @@ mod tests {
         let b = suzhou_points(20_000, 7);
         assert_eq!(a, b);
         assert_ne!(a, suzhou_points(20_000, 8));
-        assert!(a
-            .iter()
-            .all(|p| in_bounds(p.lon, p.lat) && !in_taihu(p.lon, p.lat)));
+        assert!(a.iter().all(|p| in_bounds(p.lon, p.lat) && !in_taihu(p.lon, p.lat)));
         // Denser in the old town than the city average: the 1 km² neighbourhood holds far more
         // than 1/8,000 of the points.
         let p = neighbourhood().prepare().unwrap();
-        let inside = a
-            .iter()
-            .filter(|q| p.contains(q.lon, q.lat, q.division))
-            .count();
+        let inside = a.iter().filter(|q| p.contains(q.lon, q.lat, q.division)).count();
         assert!(inside > 20_000 / 8_000 * 5, "{inside}");
-        assert!(a
-            .iter()
-            .all(|p| crate::geom::division_level(p.division).is_some()));
+        assert!(a.iter().all(|p| crate::geom::division_level(p.division).is_some()));
     }
 }
