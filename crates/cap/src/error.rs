@@ -18,20 +18,16 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Chooses the language: an explicit choice (`en`, `en-US`, `zh` ...) wins, else `LC_ALL`,
-    /// then `LANG` starting with `en` means English; Chinese otherwise.
+    /// Chooses the language: an explicit choice (`en`, `en-US`, `zh` ...) wins, else the
+    /// locale (`LC_ALL` when it names a language, then `LANG`) starting with `en` means
+    /// English; Chinese otherwise.
     pub fn choose(explicit: Option<&str>) -> Self {
         if let Some(choice) = explicit {
             return Self::from_tag(choice);
         }
-        for var in ["LC_ALL", "LANG"] {
-            if let Ok(value) = std::env::var(var) {
-                if !value.is_empty() {
-                    return Self::from_tag(&value);
-                }
-            }
-        }
-        Lang::Zh
+        let named = |v: &String| !v.is_empty() && v != "C" && v != "POSIX" && !v.starts_with("C.");
+        let locale = std::env::var("LC_ALL").ok().filter(named).or_else(|| std::env::var("LANG").ok());
+        locale.map_or(Lang::Zh, |l| Self::from_tag(&l))
     }
 
     /// `en...` is English, anything else Chinese.

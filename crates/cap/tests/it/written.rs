@@ -173,3 +173,42 @@ fn circles_and_points_keep_their_values() {
     assert!(written.contains("<circle>31.3,120.6 3</circle>"), "{written}");
     assert!(written.contains("31.3,120.58 31.33,120.62"), "{written}");
 }
+
+#[test]
+fn hand_built_signatures_without_declarations_are_written_namespace_correct() {
+    use tongxin_cap::{XmlAttribute, XmlElement, XMLDSIG_NAMESPACE};
+    let mut alert = parse(BASE.as_bytes()).unwrap();
+    let leaf = XmlElement {
+        namespace: Some("urn:example:k".into()),
+        prefix: Some("k".into()),
+        name: "Key".into(),
+        namespace_declarations: Vec::new(),
+        attributes: vec![XmlAttribute {
+            namespace: Some("urn:example:attr".into()),
+            prefix: None,
+            name: "use".into(),
+            value: "sign \"all\"\n".into(),
+        }],
+        children: vec![XmlNode::Text("K & <1>".into())],
+    };
+    alert.signatures.push(XmlElement {
+        namespace: Some(XMLDSIG_NAMESPACE.into()),
+        prefix: None,
+        name: "Signature".into(),
+        namespace_declarations: Vec::new(),
+        attributes: Vec::new(),
+        children: vec![XmlNode::Element(leaf)],
+    });
+    let xml = write(&alert);
+    let back = parse(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let sig = &back.signatures[0];
+    assert_eq!(sig.namespace.as_deref(), Some(XMLDSIG_NAMESPACE));
+    let XmlNode::Element(key) = &sig.children[0] else { panic!("Key expected") };
+    assert_eq!((key.namespace.as_deref(), key.prefix.as_deref()), (Some("urn:example:k"), Some("k")));
+    assert_eq!(key.attributes[0].namespace.as_deref(), Some("urn:example:attr"));
+    assert_eq!(key.attributes[0].value, "sign \"all\"\n");
+    assert_eq!(key.children, [XmlNode::Text("K & <1>".into())]);
+    if xmllint_available() {
+        xsd_validate(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    }
+}
