@@ -15,7 +15,7 @@ use crate::error::{CapError, Lang};
 /// The `cap` subcommands.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum CapCommand {
-    /// Check CAP 1.2 files (and the China profile when the identifier follows it);
+    /// Check CAP 1.2 files (and the China profile when the identifier follows it) /
     /// 检查 CAP 1.2 文件（标识符符合中国规范时也检查中国规范）.
     Check {
         /// Files to check / 要检查的文件.

