@@ -40,6 +40,46 @@ pub struct BenchArgs {
     /// Timed repetitions per query (the median is printed).
     #[arg(long, default_value_t = 7)]
     pub repeat: usize,
+    /// Also build an R-tree (rstar) over the same points and time the same counts with it
+    /// (envelope search, then the same exact test), for comparison.
+    #[arg(long)]
+    pub compare_rtree: bool,
+}
+
+type RtreePoint = rstar::primitives::GeomWithData<[f64; 2], u64>;
+
+/// Counts with an R-tree: every point in the area's bounding boxes is fetched and tested.
+fn rtree_count(tree: &rstar::RTree<RtreePoint>, area: &Area) -> anyhow::Result<Option<u64>> {
+    let p = area.prepare()?;
+    if !p.divisions.is_empty() {
+        return Ok(None);
+    }
+    let boxes = p.polygons.iter().map(|q| q.bbox).chain(p.circles.iter().map(|c| c.bbox));
+    let mut n = 0u64;
+    for b in boxes {
+        let env = rstar::AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+        // Division codes play no part here; a point counts once even if several boxes hold it.
+        n += tree
+            .locate_in_envelope(&env)
+            .filter(|q| {
+                let [x, y] = *q.geom();
+                p.contains(x, y, 0) && !earlier_box_holds(&p, b, x, y)
+            })
+            .count() as u64;
+    }
+    Ok(Some(n))
+}
+
+/// Whether a box before `b` (in the order `rtree_count` visits them) holds a point of the area
+/// at (x, y), so that the point was already counted there.
+fn earlier_box_holds(p: &crate::geom::Prepared, b: [f64; 4], x: f64, y: f64) -> bool {
+    let inside = |q: &[f64; 4]| x >= q[0] && x <= q[2] && y >= q[1] && y <= q[3];
+    p.polygons
+        .iter()
+        .map(|q| q.bbox)
+        .chain(p.circles.iter().map(|c| c.bbox))
+        .take_while(|q| *q != b)
+        .any(|q| inside(&q))
 }
 
 fn ms(t: Instant) -> f64 {
@@ -108,6 +148,13 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let index = PointIndex::build_with(points, config)?;
     let build_ms = ms(t);
     let stats = index.stats();
+    let rtree = if args.compare_rtree {
+        let t = Instant::now();
+        let tree = rstar::RTree::bulk_load(index.iter().map(|p| RtreePoint::new([p.lon, p.lat], p.id)).collect());
+        Some((tree, ms(t)))
+    } else {
+        None
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut exported = Vec::new();
     for (name, area) in &areas {
@@ -136,6 +183,13 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             "peak_rss_mib": peak,
             "cores": cores,
         });
+        if let Some((tree, build)) = &rtree {
+            if let Some(n) = rtree_count(tree, area)? {
+                line["rtree_count"] = json!(n);
+                line["rtree_count_ms"] = json!(median_ms(args.repeat.min(3), || rtree_count(tree, area).map(|_| ()))?);
+                line["rtree_build_ms"] = json!(build);
+            }
+        }
         if args.verify {
             let brute = BruteForce::new(area)?;
             let t = Instant::now();

@@ -233,11 +233,18 @@ impl PointIndex {
 
     /// Builds an index. Fails on an invalid point or a repeated id.
     pub fn build_with(points: Vec<Point>, config: IndexConfig) -> Result<PointIndex, AreaError> {
-        let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-        for p in &points {
-            check_point(p)?;
-            b = [b[0].min(p.lon), b[1].min(p.lat), b[2].max(p.lon), b[3].max(p.lat)];
-        }
+        // Validation and bounds, on two threads.
+        let bounds_of = |pts: &[Point]| -> Result<[f64; 4], AreaError> {
+            let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+            for p in pts {
+                check_point(p)?;
+                b = [b[0].min(p.lon), b[1].min(p.lat), b[2].max(p.lon), b[3].max(p.lat)];
+            }
+            Ok(b)
+        };
+        let (b1, b2) = on_two_threads(&points, bounds_of);
+        let (b1, b2) = (b1?, b2?);
+        let b = [b1[0].min(b2[0]), b1[1].min(b2[1]), b1[2].max(b2[2]), b1[3].max(b2[3])];
         let bounds = config.bounds.unwrap_or(if points.is_empty() { DEFAULT_BOUNDS } else { b });
         let grid = make_grid(bounds, &config);
         let mut index = PointIndex {
@@ -251,7 +258,12 @@ impl PointIndex {
             config,
         };
         // Two passes: size every bucket exactly, then fill.
-        let cells: Vec<u32> = points.iter().map(|p| grid.cell(p.lon, p.lat).map_or(OUTSIDE, |c| c as u32)).collect();
+        let cells_of = |pts: &[Point]| -> Vec<u32> {
+            pts.iter().map(|p| grid.cell(p.lon, p.lat).map_or(OUTSIDE, |c| c as u32)).collect()
+        };
+        let (mut cells, more) = on_two_threads(&points, cells_of);
+        cells.extend_from_slice(&more);
+        drop(more);
         let mut counts = vec![0u32; grid.w * grid.h];
         for &c in &cells {
             if c != OUTSIDE {
@@ -265,22 +277,35 @@ impl PointIndex {
             }
         }
         drop(counts);
-        index.ids.reserve(points.len());
-        for (p, c) in points.into_iter().zip(cells) {
-            let div = index.intern(p.division);
-            let e = Entry { lon: p.lon, lat: p.lat, id: p.id, div, kind: p.kind };
-            let slot = if c == OUTSIDE {
-                index.outside.push(e);
-                OUTSIDE
-            } else {
-                let s = index.slot_of_cell[c as usize];
-                index.buckets[s as usize].pts.push(e);
-                s
-            };
-            if index.ids.insert(p.id, slot).is_some() {
-                return Err(AreaError::DuplicateId { id: p.id });
+        // The id map and the buckets are filled on two threads: both are dominated by cache
+        // misses, and the machine has two cores.
+        let slot_of_cell = std::mem::take(&mut index.slot_of_cell);
+        let slot_of = |c: u32| if c == OUTSIDE { OUTSIDE } else { slot_of_cell[c as usize] };
+        let ids = std::thread::scope(|scope| {
+            let ids = scope.spawn(|| {
+                let mut ids: FxHashMap<u64, u32> = FxHashMap::default();
+                ids.reserve(points.len());
+                for (p, &c) in points.iter().zip(&cells) {
+                    if ids.insert(p.id, slot_of(c)).is_some() {
+                        return Err(AreaError::DuplicateId { id: p.id });
+                    }
+                }
+                Ok(ids)
+            });
+            for (p, &c) in points.iter().zip(&cells) {
+                let div = index.intern(p.division);
+                let e = Entry { lon: p.lon, lat: p.lat, id: p.id, div, kind: p.kind };
+                match slot_of(c) {
+                    OUTSIDE => index.outside.push(e),
+                    s => index.buckets[s as usize].pts.push(e),
+                }
             }
-        }
+            ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })?;
+        index.ids = ids;
+        index.slot_of_cell = slot_of_cell;
+        drop(points);
+        drop(cells);
         for b in &mut index.buckets {
             let mut runs: Vec<Run> = Vec::new();
             for e in &b.pts {
@@ -518,6 +543,16 @@ impl PointIndex {
         }
         acc.finish(&self.div_codes)
     }
+}
+
+/// Runs `f` on both halves of `items`, the second half on another thread.
+fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> (R, R) {
+    let (a, b) = items.split_at(items.len() / 2);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| f(b));
+        let ra = f(a);
+        (ra, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    })
 }
 
 fn make_grid(bounds: [f64; 4], config: &IndexConfig) -> Grid {
