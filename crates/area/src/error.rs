@@ -129,6 +129,11 @@ pub enum AreaError {
         /// The limit.
         max: usize,
     },
+    /// The area is too intricate to check or plan within bounded time and memory.
+    TooComplex {
+        /// Which limit was hit (English).
+        detail: String,
+    },
     /// A point with this id is already in the index.
     DuplicateId {
         /// The id.
@@ -188,6 +193,7 @@ impl AreaError {
             AreaError::TooManyVertices { count, max } => {
                 format!("区域共有 {count} 个顶点，超过上限 {max}")
             }
+            AreaError::TooComplex { .. } => "区域过于复杂（边数过多或过长），请简化后重试".into(),
             AreaError::DuplicateId { id } => format!("编号为 {id} 的点已存在"),
             AreaError::InvalidPoint { id, lon, lat } => {
                 format!("编号为 {id} 的点坐标无效（经度 {lon}，纬度 {lat}）")
@@ -233,6 +239,9 @@ impl AreaError {
             }
             AreaError::TooManyVertices { count, max } => {
                 format!("the area has {count} vertices, more than the limit of {max}")
+            }
+            AreaError::TooComplex { detail } => {
+                format!("the area is too complex (too many or too long edges), simplify it: {detail}")
             }
             AreaError::DuplicateId { id } => format!("a point with id {id} already exists"),
             AreaError::InvalidPoint { id, lon, lat } => {

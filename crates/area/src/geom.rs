@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 pub type LonLat = [f64; 2];
 
 /// Most vertices accepted in one area (bounds the time and memory of validation and queries).
-pub const MAX_VERTICES: usize = 200_000;
+pub const MAX_VERTICES: usize = 100_000;
 
 /// Largest circle radius accepted, in metres.
 pub const MAX_RADIUS_M: f64 = 1_000_000.0;
@@ -660,10 +660,18 @@ fn check_simple(part: usize, tagged: &[(Edge, usize, usize, usize)]) -> Result<(
     let mut order: Vec<usize> = (0..tagged.len()).collect();
     order.sort_by(|&a, &b| tagged[a].0.xmin().total_cmp(&tagged[b].0.xmin()));
     let mut active: Vec<usize> = Vec::new();
+    // Bounds the time a crafted outline (say, thousands of long parallel edges) can take.
+    let mut budget: u64 = 200_000_000;
     for &i in &order {
         let (e, r, k, n) = &tagged[i];
         let xmin = e.xmin();
         active.retain(|&j| tagged[j].0.xmax() >= xmin);
+        budget = budget.saturating_sub(active.len() as u64);
+        if budget == 0 {
+            return Err(AreaError::TooComplex {
+                detail: format!("part {}: too many overlapping edges to check", part + 1),
+            });
+        }
         for &j in &active {
             let (f, r2, k2, _) = &tagged[j];
             if f.ymax() < e.ymin() || f.ymin() > e.ymax() {

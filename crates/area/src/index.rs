@@ -200,6 +200,8 @@ const OUTSIDE: u32 = u32::MAX;
 /// Slack around cells when deciding whether an edge touches them, in degrees (≈ 0.1 mm); far
 /// above the rounding error of the cell arithmetic.
 const EPS: f64 = 1e-9;
+/// Most (edge, grid row) pairs one query may plan (32 bytes each).
+const MAX_ROW_EDGES: usize = 4_000_000;
 
 /// A spatial index over points, answering exact area queries.
 #[derive(Debug, Clone)]
@@ -466,15 +468,15 @@ impl PointIndex {
     /// Full query.
     pub fn query_with(&self, area: &Area, opts: &QueryOptions) -> Result<QueryResult, AreaError> {
         let prepared = area.prepare()?;
-        Ok(self.run(&prepared, opts))
+        self.run(&prepared, opts)
     }
 
-    fn run(&self, area: &Prepared, opts: &QueryOptions) -> QueryResult {
+    fn run(&self, area: &Prepared, opts: &QueryOptions) -> Result<QueryResult, AreaError> {
         let mut acc = Acc::new(opts, self.div_codes.len());
         let div_sel: Vec<bool> =
             self.div_codes.iter().map(|&c| area.divisions.iter().any(|&(lo, hi)| c >= lo && c < hi)).collect();
         let any_div = div_sel.iter().any(|&s| s);
-        let plan = Plan::new(&self.grid, area);
+        let plan = Plan::new(&self.grid, area)?;
         let g = &self.grid;
         for (ri, row) in plan.rows.iter().enumerate() {
             let r = plan.r0 + ri;
@@ -541,7 +543,7 @@ impl PointIndex {
                 acc.add_point(e);
             }
         }
-        acc.finish(&self.div_codes)
+        Ok(acc.finish(&self.div_codes))
     }
 }
 
@@ -563,11 +565,13 @@ fn make_grid(bounds: [f64; 4], config: &IndexConfig) -> Grid {
     // A margin of one cell, so points moving slightly past the extremes stay in the grid.
     let span_x = (bounds[2] - bounds[0]).max(0.0);
     let span_y = (bounds[3] - bounds[1]).max(0.0);
-    let dims = |cw: f64, ch: f64| ((span_x / cw).ceil() as usize + 3, (span_y / ch).ceil() as usize + 3);
+    let dims =
+        |cw: f64, ch: f64| ((span_x / cw).ceil().min(1e12) as usize + 3, (span_y / ch).ceil().min(1e12) as usize + 3);
     let (mut w, mut h) = dims(cw, ch);
-    let max_cells = config.max_cells.max(1);
-    while w * h > max_cells {
-        let f = ((w * h) as f64 / max_cells as f64).sqrt().max(1.01);
+    let max_cells = config.max_cells.max(16) as f64;
+    // The product in f64: with a tiny cell or huge bounds it would overflow usize.
+    while w as f64 * h as f64 > max_cells {
+        let f = (w as f64 * h as f64 / max_cells).sqrt().max(1.01);
         cw *= f;
         ch *= f;
         (w, h) = dims(cw, ch);
@@ -693,7 +697,7 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(g: &Grid, area: &'a Prepared) -> Plan<'a> {
+    fn new(g: &Grid, area: &'a Prepared) -> Result<Plan<'a>, AreaError> {
         let mut r_lo = usize::MAX;
         let mut r_hi = 0;
         let bboxes = area.polygons.iter().map(|p| p.bbox).chain(area.circles.iter().map(|c| c.bbox));
@@ -704,7 +708,20 @@ impl<'a> Plan<'a> {
         let mut plan = Plan { r0: r_lo, rows: Vec::new(), comps: Vec::new() };
         if r_lo == usize::MAX {
             plan.r0 = 0;
-            return plan;
+            return Ok(plan);
+        }
+        // Edges are copied into every grid row they cross: bound that (a district outline
+        // needs a few thousand entries).
+        let entries: usize = area
+            .polygons
+            .iter()
+            .flat_map(|p| p.edges.iter())
+            .map(|e| g.row_clamped(e.ymax() + EPS) - g.row_clamped(e.ymin() - EPS) + 1)
+            .sum();
+        if entries > MAX_ROW_EDGES {
+            return Err(AreaError::TooComplex {
+                detail: format!("edges cross {entries} grid rows in total, more than {MAX_ROW_EDGES}"),
+            });
         }
         plan.rows.resize_with(r_hi - r_lo + 1, RowPlan::default);
         for p in &area.polygons {
@@ -720,7 +737,7 @@ impl<'a> Plan<'a> {
         for row in &mut plan.rows {
             normalise(row);
         }
-        plan
+        Ok(plan)
     }
 
     #[inline]

@@ -303,3 +303,35 @@ fn divisions_rollup_and_empty_index() {
     assert!(empty.is_empty());
     assert_eq!(empty.count(&tongxin_area::synth::city()).unwrap(), 0);
 }
+
+#[test]
+fn time_and_memory_stay_bounded() {
+    let points = suzhou_points(2_000, 4);
+    // A cell size absurdly small for the bounds: the grid is capped, answers stay exact.
+    let tiny = IndexConfig { cell_deg: 1e-12, max_cells: 10_000, ..IndexConfig::default() };
+    let index = PointIndex::build_with(points.clone(), tiny).unwrap();
+    let (w, h) = index.stats().grid;
+    assert!(w * h <= 10_000, "{w} x {h}");
+    check(&index, &points, &tongxin_area::synth::district_with_hole(), None);
+    // A comb of 5,000 full-height teeth is a valid polygon, but planning it would copy 10,000
+    // edges into every grid row: refused with a reason instead of gigabytes.
+    let index = PointIndex::build(points).unwrap();
+    let mut ring: Vec<LonLat> = Vec::new();
+    let n = 5_000;
+    for i in 0..n {
+        let x = 119.95 + 1.3 * f64::from(i) / f64::from(n);
+        let dx = 0.4 / f64::from(n);
+        ring.extend([[x, 30.80], [x, 32.00], [x + dx, 32.00], [x + dx, 30.81]]);
+    }
+    ring.extend([[121.3, 30.81], [121.3, 30.79], [119.95, 30.79]]);
+    let comb = Area::new().with_polygon(ring, vec![]);
+    assert_eq!(comb.validate(), Ok(()));
+    match index.count(&comb) {
+        Err(e @ AreaError::TooComplex { .. }) => assert!(e.message_zh().contains("复杂")),
+        other => panic!("{other:?}"),
+    }
+    // More vertices than the limit are refused before any work.
+    let many: Vec<LonLat> =
+        (0..200_000).map(|i| [120.0 + f64::from(i) * 1e-6, 31.0 + (f64::from(i) * 0.1).sin() * 0.1]).collect();
+    assert!(matches!(index.count(&Area::new().with_polygon(many, vec![])), Err(AreaError::TooManyVertices { .. })));
+}
