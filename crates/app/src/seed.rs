@@ -63,11 +63,14 @@ pub struct SeedReport {
 /// Password of every demo account (printed by `serve --demo` and in the README).
 pub const DEMO_PASSWORD: &str = "Tongxin2026";
 
+/// The demo street (平江街道, Gusu) where the community worker, grid worker and residents live.
+pub const DEMO_STREET: &str = "320508018000";
+
 /// Demo accounts: (username, display name, role, jurisdiction code).
 pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 9] = [
     ("commander", "市应急局值班员 王建国", Role::Commander, "320500000000"),
     ("minzheng", "姑苏区民政局 李敏", Role::CivilAffairs, "320508000000"),
-    ("shequ", "平江街道 张晓燕", Role::CommunityWorker, "320508017000"),
+    ("shequ", "平江街道 张晓燕", Role::CommunityWorker, "320508018000"),
     ("wangge", "网格员 陆晨", Role::GridWorker, ""),
     ("zuzhi", "组织管理员 顾婷", Role::OrgAdmin, ""),
     ("zhiyuan", "志愿者 沈浩", Role::Volunteer, ""),
@@ -322,10 +325,17 @@ impl App {
         let mut created = Vec::new();
         let first_grid = self
             .store
-            .divisions_at_level(&self.store.division("320508017000").await?.path, Level::Grid)
+            .divisions_at_level(&self.store.division(DEMO_STREET).await?.path, Level::Grid)
             .await?
             .first()
             .map(|d| d.code.clone());
+        let first_community = self
+            .store
+            .divisions_at_level(&self.store.division(DEMO_STREET).await?.path, Level::Community)
+            .await?
+            .first()
+            .map(|d| d.code.clone())
+            .unwrap_or_default();
         let gusu = self.store.division("320508000000").await?.path;
         let first_org = first_org_in(self, &gusu).await?;
         let hash = hash_password(DEMO_PASSWORD)?;
@@ -335,7 +345,7 @@ impl App {
             }
             let division_code = match role {
                 Role::GridWorker => first_grid.clone(),
-                Role::Volunteer | Role::Resident => Some("320508017001".to_string()).filter(|_| first_grid.is_some()),
+                Role::Volunteer | Role::Resident => Some(first_community.clone()).filter(|c| !c.is_empty()),
                 _ => Some(code.to_string()).filter(|c| !c.is_empty()),
             };
             let org_id = if matches!(role, Role::OrgAdmin | Role::Volunteer) { first_org } else { None };

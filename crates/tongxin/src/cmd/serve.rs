@@ -1,0 +1,75 @@
+//! `tongxin serve`.
+
+use super::{open, Resolved};
+use clap::Args;
+use std::process::ExitCode;
+use std::time::Duration;
+use tongxin_web::{AppState, WebConfig};
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TONGXIN_LISTEN")]
+    pub listen: Option<String>,
+    /// Demo mode: on an empty database, generate small-scale Suzhou demo data and one account
+    /// per role (password printed below).
+    #[arg(long, env = "TONGXIN_DEMO")]
+    pub demo: bool,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then drains requests in flight.
+pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let listen = args.listen.or_else(|| r.file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let app = open(&r.db).await?;
+    let loaded = app.ensure_division_tree().await?;
+    if loaded > 0 {
+        tracing::info!(rows = loaded, "已载入苏州行政区划 / loaded the Suzhou division tree");
+    }
+    if args.demo {
+        if app.store.count_rows("organizations").await? == 0 {
+            let rep = app.seed(tongxin_app::seed::Scale::Small, 2026, false).await?;
+            tracing::info!(?rep, "演示数据已生成 / demo data generated");
+        }
+        app.ensure_demo_accounts().await?;
+    }
+    let cfg = WebConfig {
+        secure_cookies: r.file.secure_cookies.unwrap_or(false),
+        trust_proxy: r.file.trust_proxy.unwrap_or(false),
+        max_body_bytes: r.file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
+        request_timeout: Duration::from_secs(30),
+    };
+    let state =
+        AppState { app: app.clone(), cfg: std::sync::Arc::new(cfg), metrics: tongxin_web::ops::metrics_handle() };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("无法监听 / cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    println!("同心 Tongxin 已启动 / is running: http://{addr}/  ({})", app.store.backend().name());
+    if args.demo {
+        println!("演示账号 / demo accounts (密码 / password: {}):", tongxin_app::seed::DEMO_PASSWORD);
+        for (u, name, role, _) in tongxin_app::seed::DEMO_ACCOUNTS {
+            println!("  {u:<10} {} / {} — {name}", role.label_zh(), role.label_en());
+        }
+    }
+    tongxin_web::serve_with_listener(listener, state, shutdown_signal()).await?;
+    app.store.close().await;
+    tracing::info!("已停止 / stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("正在停止 / shutting down");
+}

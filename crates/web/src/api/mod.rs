@@ -1,0 +1,132 @@
+//! JSON API under `/api/v1`, documented in OpenAPI 3.1 generated from these handlers.
+//!
+//! Conventions every later list follows: `?limit=` (1–500, default 50), `?cursor=` from the
+//! previous page's `next_cursor`, `?sort=` and `?order=asc|desc`, filters as plain query
+//! parameters, `?division=` for a subtree. Errors are problem+json in the request's language.
+
+pub mod divisions;
+pub mod me;
+pub mod orgs;
+pub mod users;
+
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tongxin_domain::Lang;
+use utoipa::OpenApi;
+
+/// API routes (mounted at `/api/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(me::login))
+        .route("/auth/logout", post(me::logout))
+        .route("/me", get(me::me))
+        .route("/me/password", post(me::change_password))
+        .route("/me/tokens", post(me::create_token))
+        .route("/divisions", get(divisions::search))
+        .route("/divisions/{code}", get(divisions::get_one))
+        .route("/divisions/{code}/children", get(divisions::children))
+        .route("/organizations", get(orgs::list))
+        .route("/users", post(users::create))
+        .fallback(not_found)
+}
+
+/// OpenAPI document and explorer routes.
+pub fn docs_router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(openapi_json)).route("/api/docs", get(explorer))
+}
+
+async fn not_found(req: Request) -> Response {
+    let lang = lang_of(req.headers());
+    ApiError { err: tongxin_app::AppError::NotFound, lang }.into_response()
+}
+
+fn lang_of(h: &axum::http::HeaderMap) -> Lang {
+    crate::session::cookie(h, crate::session::LANG_COOKIE)
+        .and_then(Lang::parse)
+        .or_else(|| h.get("accept-language").and_then(|v| v.to_str().ok()).map(Lang::from_accept_language))
+        .unwrap_or_default()
+}
+
+/// The OpenAPI description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tongxin 同心 API", description = "政府与社会力量应急协同平台接口 / Emergency cooperation platform API. \
+        Authenticate with the session cookie (send X-CSRF-Token on writes) or `Authorization: Bearer <token>`."),
+    paths(me::login, me::logout, me::me, me::change_password, me::create_token, divisions::search, divisions::get_one,
+          divisions::children, orgs::list, users::create),
+    components(schemas(Problem, crate::error::ProblemField)),
+    tags((name = "auth", description = "登录与会话 / Sessions"), (name = "divisions", description = "行政区划 / Divisions"),
+         (name = "registry", description = "社会力量名录 / Registry"), (name = "admin", description = "账号管理 / Accounts"))
+)]
+pub struct ApiDoc;
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+async fn explorer() -> Html<&'static str> {
+    Html(include_str!("../../templates/api_docs.html"))
+}
+
+/// JSON body extractor whose rejections are problem+json: malformed JSON → 400, wrong shape →
+/// 422, wrong content type → 415, too large → 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, s: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(req.headers());
+        match Json::<T>::from_request(req, s).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_problem(&rej, lang).into_response()),
+        }
+    }
+}
+
+fn json_problem(rej: &JsonRejection, lang: Lang) -> Problem {
+    let status = rej.status();
+    let (kind, zh, en) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "请求体过大", "Request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("media-type", "请求须为 application/json", "Request must be application/json")
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ("invalid-body", "JSON 字段缺失或类型错误", "JSON fields are missing or of the wrong type")
+        }
+        _ => ("malformed-json", "JSON 格式错误", "Malformed JSON"),
+    };
+    let detail = format!("{}：{}", if lang == Lang::Zh { zh } else { en }, rej.body_text());
+    Problem::new(
+        if status == StatusCode::BAD_REQUEST || status.is_client_error() { status } else { StatusCode::BAD_REQUEST },
+        kind,
+        detail,
+    )
+}
+
+/// Query-string extractor with problem+json rejections (400).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        match axum::extract::Query::<T>::from_request_parts(parts, s).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rej) => Err(query_problem(&rej, lang).into_response()),
+        }
+    }
+}
+
+fn query_problem(rej: &QueryRejection, lang: Lang) -> Problem {
+    let zh = format!("查询参数错误：{}", rej.body_text());
+    let en = format!("Invalid query parameters: {}", rej.body_text());
+    Problem::new(StatusCode::BAD_REQUEST, "invalid-query", if lang == Lang::Zh { zh } else { en })
+}
