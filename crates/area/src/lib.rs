@@ -9,7 +9,7 @@
 //!   [`Area::into_wgs84`] or [`Area::from_geojson`].
 //! - [`PointIndex`]: built from `Vec<Point>`, updated with insert / remove / move / upsert,
 //!   queried with [`PointIndex::query`], [`PointIndex::count`] or [`PointIndex::query_with`].
-//! - [`bench`]: the benchmark behind `tongxin bench target` (and the `area-bench` binary).
+//! - [`mod@bench`]: the benchmark behind `tongxin bench target` (and the `area-bench` binary).
 //!
 //! Why a grid (see README.md for the figures): measured against an R-tree (rstar) over the same
 //! 10 M points, the grid is 2× faster for a neighbourhood and 25–80× faster for districts and
@@ -19,6 +19,8 @@
 //! fetch and test every point in the bounding box. H3 (h3o) was not measured: its polyfill works
 //! on hexagon centroids, so boundary hexagons would still need exact tests and a second index.
 //! Counts equal a brute-force scan with `geo` (property tests and `area-bench --verify`).
+
+#![warn(missing_docs)]
 
 pub mod bench;
 pub mod brute;
