@@ -194,9 +194,9 @@ impl Store {
     pub async fn audit_recent(&self, action_prefix: &str, limit: i64) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query(
             "SELECT seq, at, username, role, action, object_type, object_id, summary, request_id FROM audit_log \
-             WHERE action LIKE $1 ORDER BY seq DESC LIMIT $2",
+             WHERE action LIKE $1 ESCAPE '\\' ORDER BY seq DESC LIMIT $2",
         )
-        .bind(format!("{}%", action_prefix.replace(['%', '_'], "")))
+        .bind(format!("{}%", crate::sql::like_escape(action_prefix)))
         .bind(limit)
         .fetch_all(self.reader())
         .await?;

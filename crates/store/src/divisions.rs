@@ -129,11 +129,11 @@ impl Store {
     /// Nodes under `path` (inclusive) whose name contains `q`, shallowest first (for pickers).
     pub async fn division_search(&self, within_path: &str, q: &str, limit: i64) -> Result<Vec<Division>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM divisions WHERE path >= $1 AND path < $2 AND name LIKE $3 ORDER BY depth, code LIMIT $4"
+            "SELECT {COLS} FROM divisions WHERE path >= $1 AND path < $2 AND name LIKE $3 ESCAPE '\\' ORDER BY depth, code LIMIT $4"
         ))
         .bind(within_path.to_string())
         .bind(path_upper_bound(within_path))
-        .bind(format!("%{}%", q.replace(['%', '_'], "")))
+        .bind(format!("%{}%", crate::sql::like_escape(q)))
         .bind(limit)
         .fetch_all(self.reader())
         .await?;

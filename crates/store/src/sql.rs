@@ -7,6 +7,18 @@ use sqlx::Any;
 use tongxin_domain::division::path_upper_bound;
 use tongxin_domain::Actor;
 
+/// Escapes `\`, `%` and `_` for a LIKE pattern used with `ESCAPE '\'`.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A bound value.
 #[derive(Debug, Clone)]
 pub enum Arg {

@@ -1,0 +1,213 @@
+use super::{apps, PW};
+use serde_json::{json, Value};
+
+async fn problem(r: reqwest::Response) -> (u16, String, Value) {
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_the_same_and_lock_out() {
+    for t in apps().await {
+        let c = t.client();
+        let login = |u: &'static str, p: &'static str| {
+            c.post(t.url("/api/v1/auth/login"))
+                .header("accept-language", "en")
+                .json(&json!({ "username": u, "password": p }))
+                .send()
+        };
+        let (s1, ct, b1) = problem(login("minzheng", "wrong-pass-1").await.unwrap()).await;
+        let (s2, _, b2) = problem(login("nobody-here", "wrong-pass-1").await.unwrap()).await;
+        assert_eq!((s1, s2), (401, 401));
+        assert_eq!(ct, "application/problem+json");
+        assert_eq!(b1["detail"], b2["detail"], "same message for unknown user and wrong password");
+        assert_eq!(b1["detail"], "Not logged in or invalid credentials");
+        for _ in 0..4 {
+            login("minzheng", "wrong-pass-1").await.unwrap();
+        }
+        let r = login("minzheng", PW).await.unwrap();
+        assert_eq!(r.status(), 429, "locked after 5 failures, even with the right password");
+        assert!(r.headers().get("retry-after").is_some());
+        // Another account is not locked by it.
+        assert_eq!(login("jiandu", PW).await.unwrap().status(), 200);
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn cookie_writes_need_csrf_header_bearer_does_not() {
+    for t in apps().await {
+        let (c, csrf) = t.login("admin").await;
+        let body = json!({ "name": "监测平台" });
+        let r = c.post(t.url("/api/v1/me/tokens")).json(&body).send().await.unwrap();
+        let (status, _, b) = problem(r).await;
+        assert_eq!(status, 403);
+        assert!(b["detail"].as_str().unwrap().contains("CSRF"));
+        let r = c.post(t.url("/api/v1/me/tokens")).header("x-csrf-token", &csrf).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+
+        // The token acts as its account, with its scope, without cookie or CSRF.
+        let fresh = reqwest::Client::new();
+        let me: Value = fresh.get(t.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["username"], "admin");
+        let r = fresh.post(t.url("/api/v1/me/tokens")).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let r = fresh.get(t.url("/api/v1/me")).bearer_auth("txk_not-a-token").send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_get_problem_json() {
+    for t in apps().await {
+        let c = reqwest::Client::new();
+        let url = t.url("/api/v1/auth/login");
+        let r = c.post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        let (s, ct, b) = problem(r).await;
+        assert_eq!((s, ct.as_str()), (400, "application/problem+json"));
+        assert!(b["detail"].as_str().unwrap().starts_with("JSON 格式错误"), "Chinese by default: {b}");
+        let r = c.post(&url).json(&json!({ "username": 5 })).send().await.unwrap();
+        assert_eq!(problem(r).await.0, 422);
+        let big = format!("{{\"username\":\"{}\",\"password\":\"x\"}}", "a".repeat(100 * 1024));
+        let r = c.post(&url).header("content-type", "application/json").body(big).send().await.unwrap();
+        let (s, ct, _) = problem(r).await;
+        assert_eq!((s, ct.as_str()), (413, "application/problem+json"));
+        let r = c.get(t.url("/api/v1/no-such-thing")).send().await.unwrap();
+        let (s, ct, _) = problem(r).await;
+        assert_eq!((s, ct.as_str()), (404, "application/problem+json"));
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_division_is_422_with_the_field() {
+    for t in apps().await {
+        let (c, csrf) = t.login("admin").await;
+        let mk = |division: &str| json!({ "username": "newofficer", "password": "Passw0rd!", "role": "civil_affairs", "division_code": division });
+        let r = c
+            .post(t.url("/api/v1/users"))
+            .header("x-csrf-token", &csrf)
+            .header("accept-language", "en")
+            .json(&mk("999999999999"))
+            .send()
+            .await
+            .unwrap();
+        let (s, _, b) = problem(r).await;
+        assert_eq!(s, 422);
+        assert_eq!(b["errors"][0]["field"], "division_code");
+        assert_eq!(b["errors"][0]["rule"], "division.unknown");
+        let r = c
+            .post(t.url("/api/v1/users"))
+            .header("x-csrf-token", &csrf)
+            .json(&mk("320506000000"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        // Nothing partial: the failed attempt created no account, the second exactly one.
+        assert!(t.app.store.user_by_username("newofficer").await.is_ok());
+        // Only a system administrator may create accounts.
+        let (c2, csrf2) = t.login("minzheng").await;
+        let r = c2
+            .post(t.url("/api/v1/users"))
+            .header("x-csrf-token", &csrf2)
+            .json(&mk("320508000000"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn gusu_officer_cannot_read_wuzhong() {
+    for t in apps().await {
+        let (c, _) = t.login("minzheng").await;
+        let get = |p: &str| c.get(t.url(p)).send();
+        assert_eq!(get("/api/v1/divisions/320506000000").await.unwrap().status(), 404);
+        assert_eq!(get("/api/v1/divisions/320506001000/children").await.unwrap().status(), 404);
+        assert_eq!(get("/api/v1/divisions/320508018000").await.unwrap().status(), 200);
+        let kids: Value = get("/api/v1/divisions/320500000000/children").await.unwrap().json().await.unwrap();
+        let codes: Vec<&str> = kids.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, vec!["320508000000"], "from the city, only the officer's own branch");
+        let orgs: Value = get("/api/v1/organizations").await.unwrap().json().await.unwrap();
+        let ids: Vec<i64> = orgs["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, vec![1]);
+        let r = get("/api/v1/organizations?division=320506000000").await.unwrap();
+        assert_eq!(r.status(), 422, "a subtree outside the jurisdiction is refused, not silently widened");
+        let found: Value = get("/api/v1/divisions?q=%E9%95%BF%E6%A1%A5").await.unwrap().json().await.unwrap();
+        assert!(found.as_array().unwrap().is_empty(), "searching 长桥 (Wuzhong) from Gusu finds nothing");
+        // The city commander sees both.
+        let (cc, _) = t.login("commander").await;
+        let orgs: Value = cc.get(t.url("/api/v1/organizations?sort=id")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(orgs["items"].as_array().unwrap().len(), 2);
+        // A resident sees no organisation list at all.
+        let (rc, _) = t.login("jumin").await;
+        let orgs: Value = rc.get(t.url("/api/v1/organizations")).send().await.unwrap().json().await.unwrap();
+        assert!(orgs["items"].as_array().unwrap().is_empty());
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn password_change_ends_sessions_and_is_audited() {
+    for t in apps().await {
+        let (c, csrf) = t.login("jiandu").await;
+        let r = c
+            .post(t.url("/api/v1/me/password"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "current_password": PW, "new_password": "short" }))
+            .send()
+            .await
+            .unwrap();
+        let (s, _, b) = problem(r).await;
+        assert_eq!(s, 422);
+        assert_eq!(b["errors"][0]["field"], "new_password");
+        let r = c
+            .post(t.url("/api/v1/me/password"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "current_password": PW, "new_password": "NewPassw0rd" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(c.get(t.url("/api/v1/me")).send().await.unwrap().status(), 401, "old session ended");
+        let recent = t.app.store.audit_recent("auth.password_change", 5).await.unwrap();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].username, "jiandu");
+        assert!(matches!(
+            t.app.store.audit_verify().await.unwrap(),
+            tongxin_store::audit::VerifyOutcome::Intact { .. }
+        ));
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn openapi_health_and_metrics() {
+    for t in apps().await {
+        let c = reqwest::Client::new();
+        let doc: Value = c.get(t.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for p in ["/api/v1/organizations", "/api/v1/auth/login", "/api/v1/divisions/{code}/children", "/api/v1/users"] {
+            assert!(doc["paths"].get(p).is_some(), "{p} documented");
+        }
+        let h: Value = c.get(t.url("/healthz")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(h["status"], "ok");
+        let m = c.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(m.contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{m}");
+        assert!(m.contains("http_request_duration_seconds_bucket"));
+        assert!(m.contains("db_pool_connections"));
+        assert!(m.contains("tongxin_build_info"));
+        let r = c.get(t.url("/api/docs")).send().await.unwrap();
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+        assert!(r.text().await.unwrap().contains("/static/vendor/swagger-ui/swagger-ui-bundle.js"));
+        let js = c.get(t.url("/static/vendor/swagger-ui/swagger-ui-bundle.js")).send().await.unwrap();
+        assert_eq!(js.status(), 200);
+        t.stop().await;
+    }
+}
