@@ -60,6 +60,9 @@ pub enum Command {
     /// Import reference data.
     #[command(subcommand)]
     Import(cmd::import::ImportCommand),
+    /// Benchmarks (run with --release); each prints one JSON line per measurement.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
     /// CAP 1.2 alerts: check files against the standard and the China profile, or rewrite canonically.
     #[command(subcommand)]
     Cap(tongxin_cap::cli::CapCommand),

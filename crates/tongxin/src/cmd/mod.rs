@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod bench;
 pub mod import;
 pub mod seed;
 pub mod serve;
@@ -72,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(c) => admin::run(&r, c).await,
         Command::Audit(c) => audit::run(&r, c).await,
         Command::Import(c) => import::run(&r, c).await,
+        Command::Bench(c) => bench::run(&r, c).await,
         Command::Cap(c) => Ok(ExitCode::from(tongxin_cap::cli::run(&c, &mut std::io::stdout())?.clamp(0, 255) as u8)),
     }
 }

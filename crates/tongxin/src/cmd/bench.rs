@@ -1,0 +1,38 @@
+//! `tongxin bench …`: benchmarks that print one JSON line per measurement. Run them with
+//! `cargo run --release`; they are never part of the test suite.
+
+use super::{open, Resolved};
+use clap::Subcommand;
+use std::process::ExitCode;
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Area targeting over millions of points (neighbourhood, district with a hole, city, 3 km circle).
+    Target(tongxin_area::bench::BenchArgs),
+    /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
+    Seed {
+        /// Random seed.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}
+
+/// Runs a benchmark.
+pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        BenchCommand::Target(args) => {
+            tokio::task::spawn_blocking(move || tongxin_area::bench::run(&args, &mut std::io::stdout())).await??;
+        }
+        BenchCommand::Seed { seed } => {
+            let app = open(&r.db).await?;
+            let rep = app.seed(tongxin_app::seed::Scale::City, seed, true).await?;
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let mut v = serde_json::to_value(&rep)?;
+            v["backend"] = app.store.backend().name().into();
+            v["cores"] = cores.into();
+            println!("{v}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

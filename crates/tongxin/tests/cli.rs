@@ -1,0 +1,204 @@
+//! The binary as a user runs it: help, config precedence, migrate, audit verify (and tampering),
+//! account creation errors, seeding, CAP checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tongxin"));
+    c.env_remove("TONGXIN_DATA")
+        .env_remove("TONGXIN_DATABASE_URL")
+        .env_remove("TONGXIN_CONFIG")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tongxin_cli_{name}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn help_explains_every_command() {
+    let o = bin().arg("--help").output().unwrap();
+    let t = text(&o);
+    for c in ["serve", "migrate", "seed", "admin", "audit", "import", "bench", "cap"] {
+        assert!(t.contains(c), "help lists {c}: {t}");
+    }
+    let o = bin().args(["serve", "--help"]).output().unwrap();
+    let t = text(&o);
+    assert!(
+        t.contains("--listen")
+            && t.contains("--demo")
+            && t.contains("--database-url")
+            && t.contains("TONGXIN_DATABASE_URL")
+    );
+}
+
+#[test]
+fn config_precedence_flag_over_env_over_file() {
+    let d = tmp("prec");
+    let (file_dir, env_dir, flag_dir) = (d.join("file"), d.join("env"), d.join("flag"));
+    let cfg = d.join("tongxin.toml");
+    std::fs::write(&cfg, format!("data = {:?}\nunknown_key = 1\n", file_dir.display().to_string())).unwrap();
+    let run = |env: Option<&Path>, flag: Option<&Path>| {
+        let mut c = bin();
+        c.arg("--config").arg(&cfg);
+        if let Some(e) = env {
+            c.env("TONGXIN_DATA", e);
+        }
+        if let Some(f) = flag {
+            c.arg("--data").arg(f);
+        }
+        let o = c.arg("migrate").output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        o
+    };
+    let o = run(None, None);
+    assert!(file_dir.join("tongxin.db").exists(), "file value used");
+    assert!(text(&o).contains("unknown_key"), "unknown keys are reported");
+    run(Some(&env_dir), None);
+    assert!(env_dir.join("tongxin.db").exists(), "env beats file");
+    run(Some(&env_dir), Some(&flag_dir));
+    assert!(flag_dir.join("tongxin.db").exists(), "flag beats env");
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn audit_verify_finds_a_tampered_record() {
+    let d = tmp("audit");
+    let data = d.join("data");
+    let o = bin().arg("--data").arg(&data).arg("migrate").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = bin()
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "gusu1",
+            "--password",
+            "Passw0rd1",
+            "--role",
+            "civil_affairs",
+            "--division",
+            "320508000000",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = bin().arg("--data").arg(&data).args(["audit", "verify"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 records"), "{}", text(&o));
+
+    // Edit record 2 directly in the database file.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = tongxin_store::StoreConfig {
+            url: tongxin_store::sqlite_url(&data.join("tongxin.db")),
+            max_connections: 1,
+            pg_schema: None,
+        };
+        let s = tongxin_store::Store::connect(&cfg).await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        sqlx_update(&mut tx).await;
+        tx.commit().await.unwrap();
+        s.close().await;
+    });
+    let o = bin().arg("--data").arg(&data).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("record 2"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+async fn sqlx_update(tx: &mut tongxin_store::Tx) {
+    let mut b = tongxin_store::sql::SqlBuf::new("UPDATE audit_log SET username = ");
+    b.text("intruder").push(" WHERE seq = 2");
+    b.query().execute(&mut **tx).await.unwrap();
+}
+
+#[test]
+fn create_user_with_unknown_division_names_the_field() {
+    let d = tmp("user");
+    let o = bin()
+        .arg("--data")
+        .arg(d.join("data"))
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "x1",
+            "--password",
+            "Passw0rd1",
+            "--role",
+            "commander",
+            "--division",
+            "999999999999",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    assert!(t.contains("division_code") && t.contains("区划代码 999999999999 不存在"), "{t}");
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn seed_small_prints_counts_and_refuses_twice() {
+    let d = tmp("seed");
+    let data = d.join("data");
+    let o = bin().arg("--data").arg(&data).args(["seed", "--scale", "small"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["orgs"], 240);
+    assert_eq!(v["volunteers"], 2400);
+    assert!(v["grids"].as_u64().unwrap() > 2248);
+    let o = bin().arg("--data").arg(&data).args(["seed", "--scale", "small"]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("未重复生成"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+fn shared_data() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("TONGXIN_SHARED") {
+        return Some(PathBuf::from(p).join("data"));
+    }
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let cand = dir.join("shared").join("data");
+        if cand.is_dir() {
+            return Some(cand);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+#[test]
+fn cap_check_accepts_a_real_alert_and_rejects_a_broken_one() {
+    let Some(data) = shared_data() else {
+        assert!(std::env::var("CI").is_err(), "shared/data must be present in CI");
+        eprintln!("skipped: shared/data not found");
+        return;
+    };
+    let sample = data.join("cap-samples").join("us-ntwc-tsunami-cancellation-update.xml");
+    let o = bin().args(["cap", "check"]).arg(&sample).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let d = tmp("cap");
+    let bad = d.join("bad.xml");
+    let body =
+        std::fs::read_to_string(&sample).unwrap().replacen("<status>Actual</status>", "<status>Real</status>", 1);
+    std::fs::write(&bad, body).unwrap();
+    let o = bin().args(["cap", "check", "--lang", "en"]).arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("bad.xml:"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
