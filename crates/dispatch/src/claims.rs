@@ -149,10 +149,7 @@ pub struct Claims {
 impl Claims {
     /// A book whose offers time out after `timeout_ms`.
     pub fn new(timeout_ms: u64) -> Self {
-        Claims {
-            book: Mutex::new(Book::default()),
-            timeout_ms,
-        }
+        Claims { book: Mutex::new(Book::default()), timeout_ms }
     }
 
     fn lock(&self) -> MutexGuard<'_, Book> {
@@ -177,15 +174,7 @@ impl Claims {
         if book.tasks.contains_key(&task) {
             return Err(DispatchError::TaskAlreadyOpen(task));
         }
-        book.tasks.insert(
-            task,
-            TaskBook {
-                head: head_count,
-                queue: ranked.into(),
-                accepted: vec![],
-                pending: vec![],
-            },
-        );
+        book.tasks.insert(task, TaskBook { head: head_count, queue: ranked.into(), accepted: vec![], pending: vec![] });
         let mut out = vec![];
         book.fill(task, now_ms, self.timeout_ms, &mut out);
         Ok(out)
@@ -199,10 +188,7 @@ impl Claims {
         now_ms: u64,
     ) -> Result<Vec<Offer>, DispatchError> {
         let mut book = self.lock();
-        let tb = book
-            .tasks
-            .get_mut(&task)
-            .ok_or(DispatchError::UnknownTask(task))?;
+        let tb = book.tasks.get_mut(&task).ok_or(DispatchError::UnknownTask(task))?;
         tb.queue.extend(ranked);
         let mut out = vec![];
         book.fill(task, now_ms, self.timeout_ms, &mut out);
@@ -229,23 +215,17 @@ impl Claims {
         book.holds.insert(o.responder, Hold::Assigned(o.task));
         let tb = book.tasks.get_mut(&o.task).expect("offer of an open task");
         tb.accepted.push(o.responder);
-        Ok(Accepted {
-            task: o.task,
-            responder: o.responder,
-            task_filled: tb.accepted.len() == tb.head as usize,
-        })
+        Ok(Accepted { task: o.task, responder: o.responder, task_filled: tb.accepted.len() == tb.head as usize })
     }
 
     /// The responder declines; the task is offered to the next best free candidate.
     pub fn decline(&self, offer: OfferId, now_ms: u64) -> Result<Vec<Offer>, DispatchError> {
         let mut book = self.lock();
-        let o = book
-            .close(offer)
-            .ok_or(if offer.0 >= 1 && offer.0 <= book.next {
-                DispatchError::OfferClosed(offer.0)
-            } else {
-                DispatchError::UnknownOffer(offer.0)
-            })?;
+        let o = book.close(offer).ok_or(if offer.0 >= 1 && offer.0 <= book.next {
+            DispatchError::OfferClosed(offer.0)
+        } else {
+            DispatchError::UnknownOffer(offer.0)
+        })?;
         let mut out = vec![];
         book.fill(o.task, now_ms, self.timeout_ms, &mut out);
         book.expire(now_ms, self.timeout_ms, &mut out);
@@ -264,10 +244,7 @@ impl Claims {
     /// Returns the responders that held it.
     pub fn close_task(&self, task: TaskId) -> Result<Vec<ResponderId>, DispatchError> {
         let mut book = self.lock();
-        let tb = book
-            .tasks
-            .remove(&task)
-            .ok_or(DispatchError::UnknownTask(task))?;
+        let tb = book.tasks.remove(&task).ok_or(DispatchError::UnknownTask(task))?;
         for id in tb.pending {
             book.close(id);
         }
@@ -285,10 +262,7 @@ impl Claims {
     /// The task's state.
     pub fn status(&self, task: TaskId) -> Result<TaskStatus, DispatchError> {
         let book = self.lock();
-        let tb = book
-            .tasks
-            .get(&task)
-            .ok_or(DispatchError::UnknownTask(task))?;
+        let tb = book.tasks.get(&task).ok_or(DispatchError::UnknownTask(task))?;
         Ok(TaskStatus {
             head_count: tb.head,
             accepted: tb.accepted.clone(),

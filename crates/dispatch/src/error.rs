@@ -41,6 +41,8 @@ pub enum DispatchError {
     DuplicateResponderId(ResponderId),
     /// Two tasks carry the same id.
     DuplicateTaskId(TaskId),
+    /// The index cannot hold more responders.
+    TooManyResponders,
     /// The responder is not in the index.
     UnknownResponder(ResponderId),
     /// A skill number is outside the supported range.
@@ -74,15 +76,10 @@ impl DispatchError {
                 format!("{what} 的坐标无效（纬度 {lat}，经度 {lon}）")
             }
             Self::ZeroHeadCount(t) => format!("任务 {} 的需求人数不能为 0", t.0),
-            Self::HeadCountTooLarge { task, head_count } => format!(
-                "任务 {} 的需求人数 {head_count} 超过上限 {}",
-                task.0,
-                crate::model::MAX_HEAD_COUNT
-            ),
-            Self::MaxDistanceOutOfRange {
-                task,
-                max_distance_m,
-            } => format!(
+            Self::HeadCountTooLarge { task, head_count } => {
+                format!("任务 {} 的需求人数 {head_count} 超过上限 {}", task.0, crate::model::MAX_HEAD_COUNT)
+            }
+            Self::MaxDistanceOutOfRange { task, max_distance_m } => format!(
                 "任务 {} 的最大出行距离 {max_distance_m} 米超出范围（1 至 {} 米）",
                 task.0,
                 crate::model::MAX_TRAVEL_M
@@ -91,11 +88,9 @@ impl DispatchError {
             Self::ZeroK => "每个任务的候选人数 K 必须大于 0".to_string(),
             Self::DuplicateResponderId(r) => format!("响应人员编号 {} 重复", r.0),
             Self::DuplicateTaskId(t) => format!("任务编号 {} 重复", t.0),
+            Self::TooManyResponders => format!("响应人员数量超过索引上限 {}", crate::index::MAX_RESPONDERS),
             Self::UnknownResponder(r) => format!("索引中没有响应人员 {}", r.0),
-            Self::InvalidSkill(s) => format!(
-                "技能编号 {s} 超出范围（0 至 {}）",
-                crate::model::MAX_SKILLS - 1
-            ),
+            Self::InvalidSkill(s) => format!("技能编号 {s} 超出范围（0 至 {}）", crate::model::MAX_SKILLS - 1),
             Self::InvalidAvailability(r) => {
                 format!("响应人员 {} 的可用时段结束早于开始", r.0)
             }
@@ -120,10 +115,7 @@ impl DispatchError {
                 task.0,
                 crate::model::MAX_HEAD_COUNT
             ),
-            Self::MaxDistanceOutOfRange {
-                task,
-                max_distance_m,
-            } => format!(
+            Self::MaxDistanceOutOfRange { task, max_distance_m } => format!(
                 "task {} has a maximum travel distance of {max_distance_m} m, outside 1..={} m",
                 task.0,
                 crate::model::MAX_TRAVEL_M
@@ -132,16 +124,13 @@ impl DispatchError {
             Self::ZeroK => "K, the number of candidates per task, must be positive".to_string(),
             Self::DuplicateResponderId(r) => format!("responder id {} appears twice", r.0),
             Self::DuplicateTaskId(t) => format!("task id {} appears twice", t.0),
+            Self::TooManyResponders => {
+                format!("more responders than the index holds ({})", crate::index::MAX_RESPONDERS)
+            }
             Self::UnknownResponder(r) => format!("responder {} is not in the index", r.0),
-            Self::InvalidSkill(s) => format!(
-                "skill number {s} is out of range (0..={})",
-                crate::model::MAX_SKILLS - 1
-            ),
+            Self::InvalidSkill(s) => format!("skill number {s} is out of range (0..={})", crate::model::MAX_SKILLS - 1),
             Self::InvalidAvailability(r) => {
-                format!(
-                    "responder {}'s availability window ends before it starts",
-                    r.0
-                )
+                format!("responder {}'s availability window ends before it starts", r.0)
             }
             Self::InvalidGraph(d) => format!("inconsistent candidate graph: {d}"),
             Self::Dimacs { line, detail } => format!("DIMACS line {line}: {detail}"),

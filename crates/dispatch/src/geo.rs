@@ -39,11 +39,7 @@ impl GeoPoint {
         if ok {
             Ok(())
         } else {
-            Err(DispatchError::InvalidCoordinate {
-                what: what(),
-                lat: self.lat,
-                lon: self.lon,
-            })
+            Err(DispatchError::InvalidCoordinate { what: what(), lat: self.lat, lon: self.lon })
         }
     }
 
@@ -59,9 +55,7 @@ impl GeoPoint {
         let dlat = (other.lat - self.lat).to_radians();
         let dlon = (other.lon - self.lon).to_radians();
         let a = (dlat / 2.0).sin().powi(2)
-            + self.lat.to_radians().cos()
-                * other.lat.to_radians().cos()
-                * (dlon / 2.0).sin().powi(2);
+            + self.lat.to_radians().cos() * other.lat.to_radians().cos() * (dlon / 2.0).sin().powi(2);
         2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
     }
 }
@@ -75,10 +69,7 @@ pub fn chord_to_arc_m(chord: f64) -> f64 {
 /// Chord length in metres of a great-circle distance in metres.
 #[inline]
 pub fn arc_to_chord_m(arc: f64) -> f64 {
-    2.0 * EARTH_RADIUS_M
-        * (arc / (2.0 * EARTH_RADIUS_M))
-            .min(std::f64::consts::FRAC_PI_2)
-            .sin()
+    2.0 * EARTH_RADIUS_M * (arc / (2.0 * EARTH_RADIUS_M)).min(std::f64::consts::FRAC_PI_2).sin()
 }
 
 /// A local frame: an origin on the sphere and its east/north tangent directions.
@@ -87,6 +78,7 @@ pub struct Frame {
     origin: [f64; 3],
     east: [f64; 3],
     north: [f64; 3],
+    up: [f64; 3],
 }
 
 impl Frame {
@@ -96,14 +88,24 @@ impl Frame {
         let (slon, clon) = center.lon.to_radians().sin_cos();
         let o = center.unit_vector();
         Frame {
-            origin: [
-                o[0] * EARTH_RADIUS_M,
-                o[1] * EARTH_RADIUS_M,
-                o[2] * EARTH_RADIUS_M,
-            ],
+            origin: [o[0] * EARTH_RADIUS_M, o[1] * EARTH_RADIUS_M, o[2] * EARTH_RADIUS_M],
             east: [-slon, clon, 0.0],
             north: [-slat * clon, -slat * slon, clat],
+            up: o,
         }
+    }
+
+    /// The point of the sphere's near side whose plane projection is `(x, y)`, as a local
+    /// vector (the inverse of [`Frame::plane`] on the near hemisphere).
+    #[inline]
+    pub fn lift(&self, x: f64, y: f64) -> [f64; 3] {
+        let r2 = EARTH_RADIUS_M * EARTH_RADIUS_M;
+        let h = (r2 - (x * x + y * y)).max(0.0).sqrt() - EARTH_RADIUS_M;
+        [
+            x * self.east[0] + y * self.north[0] + h * self.up[0],
+            x * self.east[1] + y * self.north[1] + h * self.up[1],
+            x * self.east[2] + y * self.north[2] + h * self.up[2],
+        ]
     }
 
     /// Earth-centred position in metres, relative to the frame origin (keeps f64 precision
@@ -150,12 +152,17 @@ mod tests {
         let b = GeoPoint::new(31.41, 120.95);
         let chord = dist2(f.local(a), f.local(b)).sqrt();
         let arc = chord_to_arc_m(chord);
-        assert!(
-            (arc - a.distance_m(&b)).abs() < 1e-3,
-            "{arc} vs {}",
-            a.distance_m(&b)
-        );
+        assert!((arc - a.distance_m(&b)).abs() < 1e-3, "{arc} vs {}", a.distance_m(&b));
         assert!((arc_to_chord_m(arc) - chord).abs() < 1e-6);
+    }
+
+    #[test]
+    fn lift_inverts_the_plane_projection_on_the_near_side() {
+        let f = Frame::new(GeoPoint::new(31.3, 120.6));
+        let v = f.local(GeoPoint::new(31.5, 120.9));
+        let (x, y) = f.plane(v);
+        let w = f.lift(x, y);
+        assert!(dist2(v, w).sqrt() < 1e-3);
     }
 
     #[test]

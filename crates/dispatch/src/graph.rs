@@ -32,9 +32,7 @@ impl Shortfall {
     pub fn message_zh(&self) -> String {
         match self {
             Shortfall::NoResponderInRange => "最大出行距离内没有空闲的响应人员".into(),
-            Shortfall::NoneEligibleInRange => {
-                "距离内有响应人员，但技能、保险或可用时间均不符合".into()
-            }
+            Shortfall::NoneEligibleInRange => "距离内有响应人员，但技能、保险或可用时间均不符合".into(),
             Shortfall::TooFewEligible { eligible } => {
                 format!("距离内符合条件的响应人员只有 {eligible} 名，少于需求人数")
             }
@@ -44,9 +42,7 @@ impl Shortfall {
     /// English explanation for a dispatcher.
     pub fn message_en(&self) -> String {
         match self {
-            Shortfall::NoResponderInRange => {
-                "no free responder within the maximum travel distance".into()
-            }
+            Shortfall::NoResponderInRange => "no free responder within the maximum travel distance".into(),
             Shortfall::NoneEligibleInRange => {
                 "responders are in range but none has the skills, insurance and availability".into()
             }
@@ -86,26 +82,14 @@ impl CandidateGraph {
         responder_ids: Vec<ResponderId>,
         shortfalls: Vec<(usize, Shortfall)>,
     ) -> Self {
-        CandidateGraph {
-            task_ids,
-            head,
-            penalty,
-            offsets,
-            cols,
-            costs,
-            responder_ids,
-            shortfalls,
-        }
+        CandidateGraph { task_ids, head, penalty, offsets, cols, costs, responder_ids, shortfalls }
     }
 
     /// Builds a graph by hand (tests, other callers). `tasks[i] = (id, head count, penalty per
     /// unfilled slot, [(responder column, cost metres)])`; columns index `responders`.
     /// The penalty must exceed every travel cost of the task, and each column may appear
     /// once per task.
-    pub fn from_parts(
-        tasks: Vec<TaskEdges>,
-        responders: Vec<ResponderId>,
-    ) -> Result<Self, DispatchError> {
+    pub fn from_parts(tasks: Vec<TaskEdges>, responders: Vec<ResponderId>) -> Result<Self, DispatchError> {
         let mut seen_r = std::collections::HashSet::new();
         for r in &responders {
             if !seen_r.insert(*r) {
@@ -113,16 +97,7 @@ impl CandidateGraph {
             }
         }
         let mut seen_t = std::collections::HashSet::new();
-        let mut g = CandidateGraph::new_unchecked(
-            vec![],
-            vec![],
-            vec![],
-            vec![0],
-            vec![],
-            vec![],
-            responders,
-            vec![],
-        );
+        let mut g = CandidateGraph::new_unchecked(vec![], vec![], vec![], vec![0], vec![], vec![], responders, vec![]);
         for (id, head, penalty, mut edges) in tasks {
             if !seen_t.insert(id) {
                 return Err(DispatchError::DuplicateTaskId(id));
@@ -131,10 +106,7 @@ impl CandidateGraph {
                 return Err(DispatchError::ZeroHeadCount(id));
             }
             if head > MAX_HEAD_COUNT {
-                return Err(DispatchError::HeadCountTooLarge {
-                    task: id,
-                    head_count: head,
-                });
+                return Err(DispatchError::HeadCountTooLarge { task: id, head_count: head });
             }
             edges.sort_unstable_by_key(|&(c, m)| (m, c));
             let mut cols_seen = std::collections::HashSet::new();
@@ -147,10 +119,7 @@ impl CandidateGraph {
                     )));
                 }
                 if !cols_seen.insert(c) {
-                    return Err(DispatchError::InvalidGraph(format!(
-                        "task {} lists responder column {c} twice",
-                        id.0
-                    )));
+                    return Err(DispatchError::InvalidGraph(format!("task {} lists responder column {c} twice", id.0)));
                 }
                 if m as i64 >= penalty {
                     return Err(DispatchError::InvalidGraph(format!(
@@ -197,18 +166,13 @@ impl CandidateGraph {
     /// Candidates of task `t` as `(responder, metres)`, nearest first.
     pub fn candidates_of(&self, t: usize) -> Vec<(ResponderId, u32)> {
         let (a, b) = (self.offsets[t] as usize, self.offsets[t + 1] as usize);
-        (a..b)
-            .map(|e| (self.responder_ids[self.cols[e] as usize], self.costs[e]))
-            .collect()
+        (a..b).map(|e| (self.responder_ids[self.cols[e] as usize], self.costs[e])).collect()
     }
 
     /// The search's explanation for a task with fewer eligible candidates than needed.
     pub fn shortfall_of(&self, t: usize) -> Option<Shortfall> {
         // Sorted by task position: the search emits them in task order.
-        self.shortfalls
-            .binary_search_by_key(&t, |&(i, _)| i)
-            .ok()
-            .map(|i| self.shortfalls[i].1)
+        self.shortfalls.binary_search_by_key(&t, |&(i, _)| i).ok().map(|i| self.shortfalls[i].1)
     }
 
     /// Writes exactly this flow network in DIMACS min-cost-flow format. Nodes: 1 = source,
@@ -237,21 +201,9 @@ impl CandidateGraph {
         }
         for i in 0..t {
             for e in self.offsets[i] as usize..self.offsets[i + 1] as usize {
-                let _ = writeln!(
-                    s,
-                    "a {} {} 0 1 {}",
-                    i + 2,
-                    t + 2 + self.cols[e] as usize,
-                    self.costs[e]
-                );
+                let _ = writeln!(s, "a {} {} 0 1 {}", i + 2, t + 2 + self.cols[e] as usize, self.costs[e]);
             }
-            let _ = writeln!(
-                s,
-                "a {} {sink} 0 {} {}",
-                i + 2,
-                self.head[i],
-                self.penalty[i]
-            );
+            let _ = writeln!(s, "a {} {sink} 0 {} {}", i + 2, self.head[i], self.penalty[i]);
         }
         for j in 0..m {
             let _ = writeln!(s, "a {} {sink} 0 1 0", t + 2 + j);
@@ -273,22 +225,13 @@ pub struct DimacsProblem {
 
 /// Reads a DIMACS min-cost-flow file (`c`, `p min`, `n`, `a` lines).
 pub fn parse_dimacs(text: &str) -> Result<DimacsProblem, DispatchError> {
-    let mut p = DimacsProblem {
-        nodes: 0,
-        supplies: vec![],
-        arcs: vec![],
-    };
+    let mut p = DimacsProblem { nodes: 0, supplies: vec![], arcs: vec![] };
     let mut seen_p = false;
     for (i, line) in text.lines().enumerate() {
-        let err = |d: &str| DispatchError::Dimacs {
-            line: i + 1,
-            detail: d.to_string(),
-        };
+        let err = |d: &str| DispatchError::Dimacs { line: i + 1, detail: d.to_string() };
         let mut f = line.split_whitespace();
         let num = |x: Option<&str>| -> Result<i64, DispatchError> {
-            x.ok_or_else(|| err("missing field"))?
-                .parse::<i64>()
-                .map_err(|_| err("not an integer"))
+            x.ok_or_else(|| err("missing field"))?.parse::<i64>().map_err(|_| err("not an integer"))
         };
         match f.next() {
             None | Some("c") => {}
@@ -332,10 +275,7 @@ pub fn parse_dimacs(text: &str) -> Result<DimacsProblem, DispatchError> {
         }
     }
     if !seen_p {
-        return Err(DispatchError::Dimacs {
-            line: 0,
-            detail: "no `p min` line".into(),
-        });
+        return Err(DispatchError::Dimacs { line: 0, detail: "no `p min` line".into() });
     }
     Ok(p)
 }

@@ -11,7 +11,7 @@
 //! so the result is the exact K nearest eligible responders by great-circle distance.
 
 use crate::error::DispatchError;
-use crate::geo::{arc_to_chord_m, chord_to_arc_m, dist2, Frame, GeoPoint};
+use crate::geo::{arc_to_chord_m, chord_to_arc_m, Frame, GeoPoint};
 use crate::graph::{CandidateGraph, Shortfall};
 use crate::model::{Availability, Responder, ResponderId, SkillSet, Task};
 use std::collections::{BinaryHeap, HashMap};
@@ -19,7 +19,7 @@ use std::collections::{BinaryHeap, HashMap};
 /// Default edge of a grid cell, metres (measured fastest among 250/500/1000 m on the bench).
 pub const DEFAULT_CELL_M: f64 = 500.0;
 /// Upper bound on the number of grid cells; wider data gets larger cells.
-const MAX_CELLS: f64 = 4.0e6;
+const MAX_CELLS: f64 = 2.0e6;
 const NONE: u32 = u32::MAX;
 
 /// One candidate responder for a task.
@@ -31,25 +31,28 @@ pub struct Candidate {
     pub distance_m: u32,
 }
 
-/// What the grid cell keeps per responder: everything the scan needs, in 56 bytes.
+/// What a grid cell keeps per free responder for the scan, in 24 bytes: the position as f32
+/// offsets from the cell's reference point (sub-millimetre within a cell, so ranking and
+/// whole-metre distances are those of the exact sphere computation to well under a
+/// centimetre), the skills, and the slot number with two flag bits.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    p: [f64; 3],
+    d: [f32; 3],
+    tag: u32,
     skills: u64,
-    from: i64,
-    until: i64,
-    slot: u32,
-    insured: bool,
 }
 
-impl Entry {
-    #[inline]
-    fn eligible(&self, q: &Query) -> bool {
-        self.skills & q.required == q.required
-            && (self.insured || !q.insurance)
-            && self.from <= q.start_at
-            && q.start_at <= self.until
-    }
+const INSURED: u32 = 1 << 31;
+const WINDOWED: u32 = 1 << 30;
+const SLOT_MASK: u32 = WINDOWED - 1;
+/// Largest number of responder slots (two bits of the entry tag are flags).
+pub const MAX_RESPONDERS: usize = SLOT_MASK as usize;
+
+/// One grid cell: hot entries, and availability windows read only for windowed responders.
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    hot: Vec<Entry>,
+    windows: Vec<(i64, i64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,12 @@ struct Query {
     filter: bool,
 }
 
+/// Squared chord of a heap key (upper half: f32 bits).
+#[inline]
+fn key_d2(key: u64) -> f64 {
+    f32::from_bits((key >> 32) as u32) as f64
+}
+
 /// Spatial index of responders, updated incrementally.
 #[derive(Debug, Clone)]
 pub struct ResponderIndex {
@@ -87,7 +96,7 @@ pub struct ResponderIndex {
     y0: f64,
     nx: i64,
     ny: i64,
-    cells: Vec<Vec<Entry>>,
+    cells: Vec<Cell>,
     slots: Vec<Option<Slot>>,
     vacant: Vec<u32>,
     by_id: HashMap<ResponderId, u32>,
@@ -105,6 +114,9 @@ impl ResponderIndex {
         if responders.is_empty() {
             return Err(DispatchError::EmptyResponderSet);
         }
+        if responders.len() > MAX_RESPONDERS {
+            return Err(DispatchError::TooManyResponders);
+        }
         let mut by_id = HashMap::with_capacity(responders.len());
         for (i, r) in responders.iter().enumerate() {
             r.validate()?;
@@ -113,9 +125,8 @@ impl ResponderIndex {
             }
         }
         let n = responders.len() as f64;
-        let (lat, lon) = responders.iter().fold((0.0, 0.0), |(a, b), r| {
-            (a + r.location.lat / n, b + r.location.lon / n)
-        });
+        let (lat, lon) =
+            responders.iter().fold((0.0, 0.0), |(a, b), r| (a + r.location.lat / n, b + r.location.lon / n));
         let frame = Frame::new(GeoPoint::new(lat, lon));
         let slots = responders
             .iter()
@@ -182,6 +193,9 @@ impl ResponderIndex {
         r.validate()?;
         if self.by_id.contains_key(&r.id) {
             return Err(DispatchError::DuplicateResponderId(r.id));
+        }
+        if self.vacant.is_empty() && self.slots.len() >= MAX_RESPONDERS {
+            return Err(DispatchError::TooManyResponders);
         }
         let slot = Slot {
             id: r.id,
@@ -271,20 +285,13 @@ impl ResponderIndex {
     }
 
     fn slot_of(&self, id: ResponderId) -> Result<u32, DispatchError> {
-        self.by_id
-            .get(&id)
-            .copied()
-            .ok_or(DispatchError::UnknownResponder(id))
+        self.by_id.get(&id).copied().ok_or(DispatchError::UnknownResponder(id))
     }
 
     /// Re-buckets every free responder; with `extra`, the bounding box also covers that point.
     fn regrid(&mut self, extra: Option<(f64, f64)>) {
-        let mut pts: Vec<(f64, f64)> = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|s| self.frame.plane(self.frame.local(s.location)))
-            .collect();
+        let mut pts: Vec<(f64, f64)> =
+            self.slots.iter().flatten().map(|s| self.frame.plane(self.frame.local(s.location))).collect();
         pts.extend(extra);
         let (mut xmin, mut xmax, mut ymin, mut ymax) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for &(x, y) in &pts {
@@ -302,7 +309,7 @@ impl ResponderIndex {
         self.y0 = ymin - my;
         self.nx = (w / self.cell_m).ceil() as i64 + 1;
         self.ny = (h / self.cell_m).ceil() as i64 + 1;
-        self.cells = vec![Vec::new(); (self.nx * self.ny) as usize];
+        self.cells = vec![Cell::default(); (self.nx * self.ny) as usize];
         self.free_count = 0;
         for s in 0..self.slots.len() {
             if let Some(slot) = self.slots[s].as_mut() {
@@ -316,60 +323,59 @@ impl ResponderIndex {
 
     #[inline]
     fn cell_coords(&self, x: f64, y: f64) -> (i64, i64) {
-        (
-            ((x - self.x0) / self.cell_m).floor() as i64,
-            ((y - self.y0) / self.cell_m).floor() as i64,
-        )
+        (((x - self.x0) / self.cell_m).floor() as i64, ((y - self.y0) / self.cell_m).floor() as i64)
+    }
+
+    /// Reference point of cell `(xx, yy)`: its centre lifted onto the sphere.
+    #[inline]
+    fn cell_origin(&self, xx: i64, yy: i64) -> [f64; 3] {
+        let cm = self.cell_m;
+        self.frame.lift(self.x0 + (xx as f64 + 0.5) * cm, self.y0 + (yy as f64 + 0.5) * cm)
     }
 
     fn place(&mut self, s: u32) {
-        let slot = self.slots[s as usize]
-            .as_ref()
-            .expect("placing a live slot");
+        let slot = self.slots[s as usize].as_ref().expect("placing a live slot");
         let p = self.frame.local(slot.location);
         let (from, until) = slot.availability.bounds();
-        let entry = Entry {
-            p,
-            skills: slot.skills.0,
-            from,
-            until,
-            slot: s,
-            insured: slot.insured,
-        };
         let (x, y) = self.frame.plane(p);
         let (cx, cy) = self.cell_coords(x, y);
         if cx < 0 || cy < 0 || cx >= self.nx || cy >= self.ny {
             self.regrid(Some((x, y)));
             return; // regrid placed it
         }
+        let o = self.cell_origin(cx, cy);
+        let mut tag = s;
+        if slot.insured {
+            tag |= INSURED;
+        }
+        if (from, until) != (i64::MIN, i64::MAX) {
+            tag |= WINDOWED;
+        }
+        let entry =
+            Entry { d: [(p[0] - o[0]) as f32, (p[1] - o[1]) as f32, (p[2] - o[2]) as f32], tag, skills: slot.skills.0 };
         let c = (cy * self.nx + cx) as usize;
-        self.cells[c].push(entry);
-        let pos = (self.cells[c].len() - 1) as u32;
-        let slot = self.slots[s as usize]
-            .as_mut()
-            .expect("placing a live slot");
+        self.cells[c].hot.push(entry);
+        self.cells[c].windows.push((from, until));
+        let pos = (self.cells[c].hot.len() - 1) as u32;
+        let slot = self.slots[s as usize].as_mut().expect("placing a live slot");
         slot.cell = c as u32;
         slot.pos = pos;
         self.free_count += 1;
     }
 
     fn unplace(&mut self, s: u32) {
-        let slot = self.slots[s as usize]
-            .as_mut()
-            .expect("unplacing a live slot");
+        let slot = self.slots[s as usize].as_mut().expect("unplacing a live slot");
         if slot.cell == NONE {
             return;
         }
         let (c, pos) = (slot.cell as usize, slot.pos as usize);
         slot.cell = NONE;
         let cell = &mut self.cells[c];
-        cell.swap_remove(pos);
-        if pos < cell.len() {
-            let moved = cell[pos].slot;
-            self.slots[moved as usize]
-                .as_mut()
-                .expect("entry of a live slot")
-                .pos = pos as u32;
+        cell.hot.swap_remove(pos);
+        cell.windows.swap_remove(pos);
+        if pos < cell.hot.len() {
+            let moved = cell.hot[pos].tag & SLOT_MASK;
+            self.slots[moved as usize].as_mut().expect("entry of a live slot").pos = pos as u32;
         }
         self.free_count -= 1;
     }
@@ -404,21 +410,12 @@ impl ResponderIndex {
         self.knn(&self.query(task, true), k, &mut heap, &mut out);
         Ok(out
             .into_iter()
-            .map(|(s, m)| Candidate {
-                responder: self.slots[s as usize].as_ref().expect("live").id,
-                distance_m: m,
-            })
+            .map(|(s, m)| Candidate { responder: self.slots[s as usize].as_ref().expect("live").id, distance_m: m })
             .collect())
     }
 
     /// Exact K-nearest search; `out` receives `(slot, metres)` nearest first.
-    fn knn(
-        &self,
-        q: &Query,
-        k: usize,
-        heap: &mut BinaryHeap<(u64, u32)>,
-        out: &mut Vec<(u32, u32)>,
-    ) {
+    fn knn(&self, q: &Query, k: usize, heap: &mut BinaryHeap<u64>, out: &mut Vec<(u32, u32)>) {
         heap.clear();
         out.clear();
         let (cx, cy) = self.cell_coords(q.x, q.y);
@@ -442,33 +439,29 @@ impl ResponderIndex {
                 let hx = (self.x0 + (cx + r) as f64 * cm) - q.x;
                 let ly = q.y - (self.y0 + (cy - r + 1) as f64 * cm);
                 let hy = (self.y0 + (cy + r) as f64 * cm) - q.y;
-                let lb = lx.min(hx).min(ly).min(hy).max(0.0) * (1.0 - 1e-9);
+                let lb = lx.min(hx).min(ly).min(hy).max(0.0) * (1.0 - 1e-5);
                 let lb2 = lb * lb;
                 if lb2 > q.max_chord2 {
                     break;
                 }
-                if heap.len() == k {
-                    let worst = f64::from_bits(heap.peek().expect("k > 0").0);
-                    if lb2 > worst {
-                        break;
-                    }
+                if heap.len() == k && lb2 > key_d2(*heap.peek().expect("k > 0")) {
+                    break;
                 }
             }
             let (x_lo, x_hi) = ((cx - r).max(0), (cx + r).min(self.nx - 1));
             let (y_lo, y_hi) = ((cy - r).max(0), (cy + r).min(self.ny - 1));
             if x_lo <= x_hi && y_lo <= y_hi {
                 for yy in y_lo..=y_hi {
-                    let row = yy * self.nx;
                     if yy == cy - r || yy == cy + r {
                         for xx in x_lo..=x_hi {
-                            self.scan(&self.cells[(row + xx) as usize], q, k, heap);
+                            self.scan_cell(xx, yy, q, k, heap);
                         }
                     } else {
                         if cx - r >= 0 {
-                            self.scan(&self.cells[(row + cx - r) as usize], q, k, heap);
+                            self.scan_cell(cx - r, yy, q, k, heap);
                         }
                         if r > 0 && cx + r < self.nx {
-                            self.scan(&self.cells[(row + cx + r) as usize], q, k, heap);
+                            self.scan_cell(cx + r, yy, q, k, heap);
                         }
                     }
                 }
@@ -478,30 +471,64 @@ impl ResponderIndex {
             }
             r += 1;
         }
-        let mut sorted: Vec<(u64, u32)> = heap.drain().collect();
+        let mut sorted: Vec<u64> = heap.drain().collect();
         sorted.sort_unstable();
-        // Keeps the bound in whole metres consistent with the reported distance.
         let max_m = q.max_m;
-        for (d2, s) in sorted {
-            let m = chord_to_arc_m(f64::from_bits(d2).sqrt()).round() as u32;
+        for key in sorted {
+            let m = chord_to_arc_m(key_d2(key).sqrt()).round() as u32;
             if m <= max_m {
-                out.push((s, m));
+                out.push(((key as u32) & SLOT_MASK, m));
             }
         }
     }
 
+    /// Scans one cell unless its nearest point is already beyond the K-th best or the range.
     #[inline]
-    fn scan(&self, cell: &[Entry], q: &Query, k: usize, heap: &mut BinaryHeap<(u64, u32)>) {
-        for e in cell {
-            if q.filter && !e.eligible(q) {
+    fn scan_cell(&self, xx: i64, yy: i64, q: &Query, k: usize, heap: &mut BinaryHeap<u64>) {
+        let cell = &self.cells[(yy * self.nx + xx) as usize];
+        if cell.hot.is_empty() {
+            return;
+        }
+        let cm = self.cell_m;
+        let (x_lo, y_lo) = (self.x0 + xx as f64 * cm, self.y0 + yy as f64 * cm);
+        let dx = (x_lo - q.x).max(q.x - (x_lo + cm)).max(0.0);
+        let dy = (y_lo - q.y).max(q.y - (y_lo + cm)).max(0.0);
+        // Shrunk a hair so rounding can never skip a cell that holds a true neighbour.
+        let lb2 = (dx * dx + dy * dy) * (1.0 - 1e-5);
+        if lb2 > q.max_chord2 {
+            return;
+        }
+        if heap.len() == k && lb2 > key_d2(*heap.peek().expect("k > 0")) {
+            return;
+        }
+        let o = self.cell_origin(xx, yy);
+        let qd = [(q.p[0] - o[0]) as f32, (q.p[1] - o[1]) as f32, (q.p[2] - o[2]) as f32];
+        self.scan(cell, q, qd, k, heap);
+    }
+
+    #[inline]
+    fn scan(&self, cell: &Cell, q: &Query, qd: [f32; 3], k: usize, heap: &mut BinaryHeap<u64>) {
+        let max2 = q.max_chord2 as f32;
+        for (i, e) in cell.hot.iter().enumerate() {
+            if q.filter {
+                if e.skills & q.required != q.required || (q.insurance && e.tag & INSURED == 0) {
+                    continue;
+                }
+                if e.tag & WINDOWED != 0 {
+                    let (from, until) = cell.windows[i];
+                    if from > q.start_at || q.start_at > until {
+                        continue;
+                    }
+                }
+            }
+            let (a, b, c) = (e.d[0] - qd[0], e.d[1] - qd[1], e.d[2] - qd[2]);
+            let d2 = a * a + b * b + c * c;
+            if d2 > max2 {
                 continue;
             }
-            let d2 = dist2(e.p, q.p);
-            if d2 > q.max_chord2 {
-                continue;
-            }
-            // Non-negative f64 order equals the order of their bit patterns.
-            let key = (d2.to_bits(), e.slot);
+            // Non-negative f32 order equals the order of their bit patterns; the slot number
+            // in the low half breaks ties deterministically.
+            let key = ((d2.to_bits() as u64) << 32) | (e.tag & SLOT_MASK) as u64;
             if heap.len() < k {
                 heap.push(key);
             } else if key < *heap.peek().expect("k > 0") {
@@ -514,9 +541,7 @@ impl ResponderIndex {
     /// Explains why a task has fewer eligible candidates than its head count.
     fn shortfall(&self, task: &Task, found: usize) -> Shortfall {
         if found > 0 {
-            return Shortfall::TooFewEligible {
-                eligible: found as u32,
-            };
+            return Shortfall::TooFewEligible { eligible: found as u32 };
         }
         let mut heap = BinaryHeap::new();
         let mut out = Vec::new();
@@ -537,11 +562,7 @@ pub fn best_for_task(index: &ResponderIndex, task: &Task) -> Result<Vec<Candidat
 
 /// Builds the candidate graph: for each task its `max(k, head_count)` nearest eligible free
 /// responders within its maximum distance. Runs on all available cores.
-pub fn candidates(
-    index: &ResponderIndex,
-    tasks: &[Task],
-    k: usize,
-) -> Result<CandidateGraph, DispatchError> {
+pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<CandidateGraph, DispatchError> {
     if k == 0 {
         return Err(DispatchError::ZeroK);
     }
@@ -555,10 +576,7 @@ pub fn candidates(
             return Err(DispatchError::DuplicateTaskId(t.id));
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 16);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
     let chunk = tasks.len().div_ceil(threads).max(1);
     // Each worker returns per-task (slot, metres) lists in CSR form plus shortfalls.
     type Part = (Vec<u32>, Vec<(u32, u32)>, Vec<(usize, Shortfall)>);
@@ -586,10 +604,7 @@ pub fn candidates(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("candidate worker panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("candidate worker panicked")).collect()
     });
     // Local column numbers in order of first appearance: deterministic and cache-friendly.
     let mut local = vec![NONE; index.slots.len()];

@@ -28,9 +28,7 @@ pub use error::DispatchError;
 pub use geo::GeoPoint;
 pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdges};
 pub use index::{best_for_task, candidates, Candidate, ResponderIndex};
-pub use model::{
-    Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT,
-};
+pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
 pub use solve::{solve, AssignedPair, Assignment, UnfilledReason, UnfilledTask};
 
 /// Candidates then exact solve: the whole dispatch of `tasks` with `k` candidates each.

@@ -158,22 +158,15 @@ pub struct Task {
 impl Task {
     /// Checks the task's own fields.
     pub fn validate(&self) -> Result<(), DispatchError> {
-        self.location
-            .validate(|| format!("任务/task {}", self.id.0))?;
+        self.location.validate(|| format!("任务/task {}", self.id.0))?;
         if self.head_count == 0 {
             return Err(DispatchError::ZeroHeadCount(self.id));
         }
         if self.head_count > MAX_HEAD_COUNT {
-            return Err(DispatchError::HeadCountTooLarge {
-                task: self.id,
-                head_count: self.head_count,
-            });
+            return Err(DispatchError::HeadCountTooLarge { task: self.id, head_count: self.head_count });
         }
         if self.max_distance_m == 0 || self.max_distance_m > MAX_TRAVEL_M {
-            return Err(DispatchError::MaxDistanceOutOfRange {
-                task: self.id,
-                max_distance_m: self.max_distance_m,
-            });
+            return Err(DispatchError::MaxDistanceOutOfRange { task: self.id, max_distance_m: self.max_distance_m });
         }
         Ok(())
     }
@@ -187,8 +180,7 @@ impl Task {
 impl Responder {
     /// Checks the responder's own fields.
     pub fn validate(&self) -> Result<(), DispatchError> {
-        self.location
-            .validate(|| format!("响应人员/responder {}", self.id.0))?;
+        self.location.validate(|| format!("响应人员/responder {}", self.id.0))?;
         let (from, until) = self.availability.bounds();
         if from > until {
             return Err(DispatchError::InvalidAvailability(self.id));

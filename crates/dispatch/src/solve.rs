@@ -30,7 +30,7 @@ use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// One responder assigned to one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,9 +70,7 @@ impl UnfilledReason {
     pub fn message_en(&self) -> String {
         match self {
             UnfilledReason::Shortfall { detail } => detail.message_en(),
-            UnfilledReason::Contended => {
-                "its candidates went to more urgent tasks or to a better overall plan".into()
-            }
+            UnfilledReason::Contended => "its candidates went to more urgent tasks or to a better overall plan".into(),
         }
     }
 }
@@ -115,16 +113,35 @@ impl Assignment {
     /// each group nearest first. Feed this to [`crate::claims::Claims::open_task`].
     pub fn ranked_for(&self, graph: &CandidateGraph, t: usize) -> Vec<(ResponderId, u32)> {
         let mine = &self.pairs[self.task_offsets[t] as usize..self.task_offsets[t + 1] as usize];
-        let mut out: Vec<(ResponderId, u32)> =
-            mine.iter().map(|p| (p.responder, p.distance_m)).collect();
-        out.extend(
-            graph
-                .candidates_of(t)
-                .into_iter()
-                .filter(|(r, _)| !mine.iter().any(|p| p.responder == *r)),
-        );
+        let mut out: Vec<(ResponderId, u32)> = mine.iter().map(|p| (p.responder, p.distance_m)).collect();
+        out.extend(graph.candidates_of(t).into_iter().filter(|(r, _)| !mine.iter().any(|p| p.responder == *r)));
         out
     }
+}
+
+/// Per-column state, packed so that one relaxation touches one cache line.
+#[derive(Debug, Clone, Copy)]
+struct Col {
+    /// Potential (0 while free; only falls once assigned).
+    v: i64,
+    /// Tentative distance in the current search (valid when `seen == stamp`).
+    dist: i64,
+    seen: u32,
+    done: u32,
+    /// Row that reached this column, and that arc's cost.
+    pred: u32,
+    pred_cost: u32,
+    /// Assigned row, or `NONE`.
+    row: u32,
+}
+
+/// The best free column (terminal) found so far in a search.
+#[derive(Debug, Clone, Copy)]
+struct Terminal {
+    dist: i64,
+    col: u32,
+    pred: u32,
+    cost: i64,
 }
 
 /// Solver state: slot rows, responder columns and their potentials.
@@ -134,16 +151,7 @@ struct Solver<'g> {
     row_task: Vec<u32>,
     row_col: Vec<u32>,
     row_cost: Vec<i64>,
-    col_row: Vec<u32>,
-    /// Potentials of real columns (all free unfilled columns have potential 0).
-    v: Vec<i64>,
-    /// Unfilled columns taken per task.
-    dummies: Vec<u32>,
-    dist: Vec<i64>,
-    pred: Vec<u32>,
-    pred_cost: Vec<i64>,
-    seen: Vec<u32>,
-    done: Vec<u32>,
+    cols: Vec<Col>,
     stamp: u32,
     heap: BinaryHeap<Reverse<(i64, u32)>>,
     scanned: Vec<u32>,
@@ -152,66 +160,63 @@ struct Solver<'g> {
 impl<'g> Solver<'g> {
     fn new(g: &'g CandidateGraph) -> Self {
         let m = g.responder_count();
-        let t = g.task_count();
         let slots = g.slot_count() as usize;
         let mut row_task = Vec::with_capacity(slots);
         for (i, &h) in g.head.iter().enumerate() {
             row_task.extend(std::iter::repeat_n(i as u32, h as usize));
         }
-        let ncols = m + t; // real columns, then one virtual unfilled column per task
+        let col = Col { v: 0, dist: 0, seen: 0, done: 0, pred: NONE, pred_cost: 0, row: NONE };
         Solver {
             g,
             m,
             row_task,
             row_col: vec![NONE; slots],
             row_cost: vec![0; slots],
-            col_row: vec![NONE; m],
-            v: vec![0; m],
-            dummies: vec![0; t],
-            dist: vec![0; ncols],
-            pred: vec![NONE; ncols],
-            pred_cost: vec![0; ncols],
-            seen: vec![0; ncols],
-            done: vec![0; ncols],
+            cols: vec![col; m],
             stamp: 0,
             heap: BinaryHeap::new(),
             scanned: Vec::new(),
         }
     }
 
+    /// Relaxes the arcs of row `r` reached at distance `base`. Free columns and the task's
+    /// unfilled column are terminals: they only update `best`. An assigned column whose
+    /// distance is not below the best terminal can never be scanned before the search ends,
+    /// so it is not queued at all (exact, and it keeps the heap small).
     #[inline]
-    fn relax(&mut self, r: u32, base: i64) {
+    fn relax(&mut self, r: u32, base: i64, best: &mut Terminal) {
         let t = self.row_task[r as usize] as usize;
         let g = self.g;
-        let (a, b) = (g.offsets[t] as usize, g.offsets[t + 1] as usize);
-        for e in a..b {
-            let c = g.cols[e] as usize;
-            if self.done[c] == self.stamp {
+        let stamp = self.stamp;
+        for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
+            let c = g.cols[e];
+            let col = &mut self.cols[c as usize];
+            if col.done == stamp {
                 continue;
             }
-            let cost = g.costs[e] as i64;
-            let nd = base + cost - self.v[c];
-            if self.seen[c] != self.stamp || nd < self.dist[c] {
-                self.seen[c] = self.stamp;
-                self.dist[c] = nd;
-                self.pred[c] = r;
-                self.pred_cost[c] = cost;
-                self.heap.push(Reverse((nd, c as u32)));
+            let cost = g.costs[e];
+            let nd = base + cost as i64 - col.v;
+            if (nd, c) >= (best.dist, best.col) {
+                continue;
+            }
+            if col.row == NONE {
+                *best = Terminal { dist: nd, col: c, pred: r, cost: cost as i64 };
+            } else if col.seen != stamp || nd < col.dist {
+                col.seen = stamp;
+                col.dist = nd;
+                col.pred = r;
+                col.pred_cost = cost;
+                self.heap.push(Reverse((nd, c)));
             }
         }
-        let c = self.m + t;
-        let cost = g.penalty[t];
-        let nd = base + cost;
-        if self.seen[c] != self.stamp || nd < self.dist[c] {
-            self.seen[c] = self.stamp;
-            self.dist[c] = nd;
-            self.pred[c] = r;
-            self.pred_cost[c] = cost;
-            self.heap.push(Reverse((nd, c as u32)));
+        let nd = base + g.penalty[t];
+        let c = (self.m + t) as u32;
+        if (nd, c) < (best.dist, best.col) {
+            *best = Terminal { dist: nd, col: c, pred: r, cost: g.penalty[t] };
         }
     }
 
-    /// Column that the first Dijkstra step would pop for a fresh row, if it is free.
+    /// The column a fresh row would take at once, if its cheapest column is free.
     #[inline]
     fn first_free(&self, r: u32) -> Option<(u32, i64)> {
         let t = self.row_task[r as usize] as usize;
@@ -220,29 +225,29 @@ impl<'g> Solver<'g> {
         for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
             let c = g.cols[e];
             let cost = g.costs[e] as i64;
-            let nd = cost - self.v[c as usize];
+            let nd = cost - self.cols[c as usize].v;
             if (nd, c) < (best.0, best.1) {
                 best = (nd, c, cost);
             }
         }
         let (_, c, cost) = best;
-        if c as usize >= self.m || self.col_row[c as usize] == NONE {
+        if c as usize >= self.m || self.cols[c as usize].row == NONE {
             Some((c, cost))
         } else {
             None
         }
     }
 
+    #[inline]
     fn assign(&mut self, r: u32, c: u32, cost: i64) {
         self.row_col[r as usize] = c;
         self.row_cost[r as usize] = cost;
         if (c as usize) < self.m {
-            self.col_row[c as usize] = r;
-        } else {
-            self.dummies[c as usize - self.m] += 1;
+            self.cols[c as usize].row = r;
         }
     }
 
+    /// Adds row `r0` along a shortest augmenting path (Dijkstra on reduced costs).
     fn add_row(&mut self, r0: u32) {
         if let Some((c, cost)) = self.first_free(r0) {
             self.assign(r0, c, cost);
@@ -251,39 +256,40 @@ impl<'g> Solver<'g> {
         self.stamp += 1;
         self.heap.clear();
         self.scanned.clear();
-        self.relax(r0, 0);
-        let (sink, dmin) = loop {
-            let Reverse((d, c)) = self
-                .heap
-                .pop()
-                .expect("an unfilled column is always reachable");
-            let cu = c as usize;
-            if self.done[cu] == self.stamp || d > self.dist[cu] {
-                continue;
+        let mut best = Terminal { dist: i64::MAX, col: NONE, pred: NONE, cost: 0 };
+        self.relax(r0, 0, &mut best);
+        while let Some(Reverse((d, c))) = self.heap.pop() {
+            if (d, c) >= (best.dist, best.col) {
+                break;
             }
-            if cu >= self.m || self.col_row[cu] == NONE {
-                break (c, d);
+            let col = &mut self.cols[c as usize];
+            if col.done == self.stamp || d > col.dist {
+                continue; // stale entry
             }
-            self.done[cu] = self.stamp;
-            self.scanned.push(c);
-            let r = self.col_row[cu];
+            col.done = self.stamp;
+            let r = col.row;
             // The row's own arc is tight: u_r = row_cost - v_c.
-            let base = d - (self.row_cost[r as usize] - self.v[cu]);
-            self.relax(r, base);
-        };
-        for &c in &self.scanned {
-            self.v[c as usize] += self.dist[c as usize] - dmin;
+            let base = d - (self.row_cost[r as usize] - col.v);
+            self.scanned.push(c);
+            self.relax(r, base, &mut best);
         }
-        let mut c = sink;
+        let dmin = best.dist;
+        for &c in &self.scanned {
+            let col = &mut self.cols[c as usize];
+            col.v += col.dist - dmin;
+        }
+        // Augment: every row on the path moves to the next column.
+        let (mut r, mut c, mut cost) = (best.pred, best.col, best.cost);
         loop {
-            let r = self.pred[c as usize];
-            let cost = self.pred_cost[c as usize];
             let old = self.row_col[r as usize];
             self.assign(r, c, cost);
             if r == r0 {
                 break;
             }
             c = old;
+            let col = &self.cols[c as usize];
+            r = col.pred;
+            cost = col.pred_cost as i64;
         }
     }
 }
@@ -295,20 +301,28 @@ pub fn solve(graph: &CandidateGraph) -> Assignment {
     // Urgent tasks first: any order is exact, this one is deterministic and scans less.
     let mut order: Vec<u32> = (0..t as u32).collect();
     order.sort_by_key(|&i| (Reverse(graph.penalty[i as usize]), i));
-    let mut row_start = Vec::with_capacity(t + 1);
-    row_start.push(0u32);
-    for &h in &graph.head {
-        row_start.push(row_start.last().copied().unwrap_or(0) + h);
-    }
+    let row_start = row_starts(graph);
     for &ti in &order {
         for r in row_start[ti as usize]..row_start[ti as usize + 1] {
             s.add_row(r);
         }
     }
-    collect(graph, &s, &row_start)
+    let row_col: Vec<u32> = s.row_col.iter().map(|&c| if (c as usize) < s.m { c } else { NONE }).collect();
+    collect(graph, &row_col, &row_start)
 }
 
-fn collect(g: &CandidateGraph, s: &Solver<'_>, row_start: &[u32]) -> Assignment {
+/// First slot row of each task (and the total at the end).
+pub(crate) fn row_starts(g: &CandidateGraph) -> Vec<u32> {
+    let mut row_start = Vec::with_capacity(g.task_count() + 1);
+    row_start.push(0u32);
+    for &h in &g.head {
+        row_start.push(row_start.last().copied().unwrap_or(0) + h);
+    }
+    row_start
+}
+
+/// Builds the plan from each slot row's responder column (`NONE` = unfilled).
+pub(crate) fn collect(g: &CandidateGraph, row_col: &[u32], row_start: &[u32]) -> Assignment {
     let mut pairs = Vec::new();
     let mut task_offsets = Vec::with_capacity(g.task_count() + 1);
     let mut unfilled = Vec::new();
@@ -316,22 +330,23 @@ fn collect(g: &CandidateGraph, s: &Solver<'_>, row_start: &[u32]) -> Assignment 
     task_offsets.push(0);
     for t in 0..g.task_count() {
         let start = pairs.len();
+        let mut missing = 0u32;
+        let edges = g.offsets[t] as usize..g.offsets[t + 1] as usize;
         for r in row_start[t]..row_start[t + 1] {
-            let c = s.row_col[r as usize] as usize;
-            if c < s.m {
-                let m = s.row_cost[r as usize] as u32;
-                pairs.push(AssignedPair {
-                    task: g.task_ids[t],
-                    responder: g.responder_ids[c],
-                    distance_m: m,
-                });
+            let c = row_col[r as usize];
+            if c == NONE {
+                missing += 1;
+            } else {
+                let e = edges.clone().find(|&e| g.cols[e] == c).expect("assigned along an edge");
+                let m = g.costs[e];
+                let c = c as usize;
+                pairs.push(AssignedPair { task: g.task_ids[t], responder: g.responder_ids[c], distance_m: m });
                 travel += m as u64;
                 filled += 1;
             }
         }
         pairs[start..].sort_by_key(|p| (p.distance_m, p.responder));
         task_offsets.push(pairs.len() as u32);
-        let missing = s.dummies[t];
         if missing > 0 {
             penalty += missing as i64 * g.penalty[t];
             unfilled.push(UnfilledTask {
@@ -339,13 +354,9 @@ fn collect(g: &CandidateGraph, s: &Solver<'_>, row_start: &[u32]) -> Assignment 
                 missing,
                 reason: match g.shortfall_of(t) {
                     Some(detail) => UnfilledReason::Shortfall { detail },
-                    None if (g.offsets[t + 1] - g.offsets[t]) < g.head[t] => {
-                        UnfilledReason::Shortfall {
-                            detail: Shortfall::TooFewEligible {
-                                eligible: g.offsets[t + 1] - g.offsets[t],
-                            },
-                        }
-                    }
+                    None if (g.offsets[t + 1] - g.offsets[t]) < g.head[t] => UnfilledReason::Shortfall {
+                        detail: Shortfall::TooFewEligible { eligible: g.offsets[t + 1] - g.offsets[t] },
+                    },
                     None => UnfilledReason::Contended,
                 },
             });

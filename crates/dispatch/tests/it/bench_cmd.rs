@@ -15,20 +15,12 @@ fn bench_reports_figures_and_exports_the_solved_graph() {
         seed: 5,
         export_dimacs: Some(PathBuf::from(&file)),
         cell_m: 500.0,
+        repeat: 2,
     };
     let v = run(&args).unwrap();
-    for key in [
-        "tasks",
-        "slots",
-        "responders",
-        "edges",
-        "index_ms",
-        "candidates_ms",
-        "solve_ms",
-        "total_ms",
-        "filled",
-        "cost",
-    ] {
+    for key in
+        ["tasks", "slots", "responders", "edges", "index_ms", "candidates_ms", "solve_ms", "total_ms", "filled", "cost"]
+    {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
     assert_eq!(v["tasks"], 120);
@@ -39,10 +31,6 @@ fn bench_reports_figures_and_exports_the_solved_graph() {
     assert_eq!(min_cost_flow(&p), v["cost"].as_i64());
     assert_eq!(p.supplies[0].1, v["slots"].as_i64().unwrap());
     // Same seed, same instance, same answer.
-    let again = run(&BenchArgs {
-        export_dimacs: None,
-        ..args
-    })
-    .unwrap();
+    let again = run(&BenchArgs { export_dimacs: None, ..args }).unwrap();
     assert_eq!(again["cost"], v["cost"]);
 }

@@ -16,10 +16,7 @@ fn decline_and_timeout_re_offer_the_next_best() {
     let book = Claims::new(1_000);
     let ranked = vec![(r(1), 100), (r(2), 200), (r(3), 300), (r(4), 400)];
     let offers = book.open_task(TaskId(1), 2, ranked, 0).unwrap();
-    assert_eq!(
-        offers.iter().map(|o| o.responder).collect::<Vec<_>>(),
-        [r(1), r(2)]
-    );
+    assert_eq!(offers.iter().map(|o| o.responder).collect::<Vec<_>>(), [r(1), r(2)]);
     assert_eq!(offers[0].deadline_ms, 1_000);
 
     let next = book.decline(offers[0].id, 10).unwrap();
@@ -30,14 +27,8 @@ fn decline_and_timeout_re_offer_the_next_best() {
     // r2 never answers: at its deadline it times out and r4 is asked.
     assert!(book.expire(999).is_empty());
     let after = book.expire(1_000);
-    assert_eq!(
-        after.iter().map(|o| o.responder).collect::<Vec<_>>(),
-        [r(4)]
-    );
-    assert_eq!(
-        book.accept(offers[1].id, 1_001),
-        Err(DispatchError::OfferClosed(offers[1].id.0))
-    );
+    assert_eq!(after.iter().map(|o| o.responder).collect::<Vec<_>>(), [r(4)]);
+    assert_eq!(book.accept(offers[1].id, 1_001), Err(DispatchError::OfferClosed(offers[1].id.0)));
 
     let a = book.accept(next[0].id, 1_001).unwrap();
     assert!(!a.task_filled);
@@ -49,42 +40,23 @@ fn decline_and_timeout_re_offer_the_next_best() {
     assert!(st.pending.is_empty());
 
     // A second task skips responders that already hold the first.
-    let o2 = book
-        .open_task(TaskId(2), 1, vec![(r(3), 50), (r(5), 60)], 1_100)
-        .unwrap();
+    let o2 = book.open_task(TaskId(2), 1, vec![(r(3), 50), (r(5), 60)], 1_100).unwrap();
     assert_eq!(o2[0].responder, r(5));
     assert!(book.accept(o2[0].id, 1_200).unwrap().task_filled);
-    assert_eq!(
-        book.accept(o2[0].id, 1_200),
-        Err(DispatchError::OfferClosed(o2[0].id.0))
-    );
-    assert_eq!(
-        book.accept(tongxin_dispatch::OfferId(999), 0),
-        Err(DispatchError::UnknownOffer(999))
-    );
-    assert_eq!(
-        book.open_task(TaskId(2), 1, vec![], 0),
-        Err(DispatchError::TaskAlreadyOpen(TaskId(2)))
-    );
+    assert_eq!(book.accept(o2[0].id, 1_200), Err(DispatchError::OfferClosed(o2[0].id.0)));
+    assert_eq!(book.accept(tongxin_dispatch::OfferId(999), 0), Err(DispatchError::UnknownOffer(999)));
+    assert_eq!(book.open_task(TaskId(2), 1, vec![], 0), Err(DispatchError::TaskAlreadyOpen(TaskId(2))));
     let freed = book.close_task(TaskId(1)).unwrap();
     assert_eq!(freed, vec![r(3), r(4)]);
     assert_eq!(book.hold_of(r(3)), None);
-    assert_eq!(
-        book.status(TaskId(1)),
-        Err(DispatchError::UnknownTask(TaskId(1)))
-    );
+    assert_eq!(book.status(TaskId(1)), Err(DispatchError::UnknownTask(TaskId(1))));
 }
 
 #[test]
 fn an_offer_accepted_after_its_deadline_is_refused_and_re_offered() {
     let book = Claims::new(100);
-    let o = book
-        .open_task(TaskId(1), 1, vec![(r(1), 1), (r(2), 2)], 0)
-        .unwrap();
-    assert_eq!(
-        book.accept(o[0].id, 100),
-        Err(DispatchError::OfferClosed(o[0].id.0))
-    );
+    let o = book.open_task(TaskId(1), 1, vec![(r(1), 1), (r(2), 2)], 0).unwrap();
+    assert_eq!(book.accept(o[0].id, 100), Err(DispatchError::OfferClosed(o[0].id.0)));
     let st = book.status(TaskId(1)).unwrap();
     assert_eq!(st.pending.len(), 1);
     assert_eq!(st.pending[0].responder, r(2));
@@ -97,9 +69,7 @@ fn concurrent_offers_never_double_book() {
     let inbox: Mutex<Vec<Offer>> = Mutex::new(Vec::new());
     let accepted: Mutex<Vec<(TaskId, ResponderId)>> = Mutex::new(Vec::new());
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let heads: HashMap<TaskId, u32> = (1..=80)
-        .map(|t| (TaskId(t), rng.gen_range(1..=3)))
-        .collect();
+    let heads: HashMap<TaskId, u32> = (1..=80).map(|t| (TaskId(t), rng.gen_range(1..=3))).collect();
     let lists: HashMap<TaskId, Vec<(ResponderId, u32)>> = heads
         .keys()
         .map(|&t| {
@@ -111,8 +81,7 @@ fn concurrent_offers_never_double_book() {
         .collect();
     std::thread::scope(|s| {
         for w in 0..4u64 {
-            let (book, clock, inbox, accepted, heads, lists) =
-                (&book, &clock, &inbox, &accepted, &heads, &lists);
+            let (book, clock, inbox, accepted, heads, lists) = (&book, &clock, &inbox, &accepted, &heads, &lists);
             s.spawn(move || {
                 let mut rng = ChaCha8Rng::seed_from_u64(100 + w);
                 // Each worker opens its share of tasks, interleaved with answering offers.
@@ -122,9 +91,7 @@ fn concurrent_offers_never_double_book() {
                     let now = clock.fetch_add(1, Ordering::SeqCst);
                     if rng.gen_bool(0.1) {
                         if let Some(t) = to_open.next() {
-                            let o = book
-                                .open_task(t, heads[&t], lists[&t].clone(), now)
-                                .unwrap();
+                            let o = book.open_task(t, heads[&t], lists[&t].clone(), now).unwrap();
                             inbox.lock().unwrap().extend(o);
                         }
                     }
@@ -162,11 +129,7 @@ fn concurrent_offers_never_double_book() {
         }
     });
     let accepted = accepted.into_inner().unwrap();
-    assert!(
-        accepted.len() > 50,
-        "the run exercised accepts: {}",
-        accepted.len()
-    );
+    assert!(accepted.len() > 50, "the run exercised accepts: {}", accepted.len());
     let mut seen = HashSet::new();
     for (_, who) in &accepted {
         assert!(seen.insert(*who), "responder {who:?} holds two tasks");

@@ -5,16 +5,13 @@ use proptest::prelude::*;
 use std::collections::HashSet;
 use tongxin_dispatch::bench::{generate_responders, generate_tasks};
 use tongxin_dispatch::{
-    candidates, parse_dimacs, solve, Assignment, CandidateGraph, GeoPoint, Priority, Responder,
-    ResponderId, ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
+    candidates, parse_dimacs, solve, Assignment, CandidateGraph, GeoPoint, Priority, Responder, ResponderId,
+    ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
 };
 
 fn graph_of(raw: &RawTasks, responders: usize) -> CandidateGraph {
     CandidateGraph::from_parts(
-        raw.iter()
-            .enumerate()
-            .map(|(i, (h, p, e))| (TaskId(i as u64 + 100), *h, *p, e.clone()))
-            .collect(),
+        raw.iter().enumerate().map(|(i, (h, p, e))| (TaskId(i as u64 + 100), *h, *p, e.clone())).collect(),
         (0..responders as u64).map(|r| ResponderId(r + 1)).collect(),
     )
     .expect("valid raw instance")
@@ -64,10 +61,7 @@ fn raw_tasks(
                 e.retain(|x| seen.insert(x.0));
                 (h, w * max_cost as i64 + 1, e)
             });
-        (
-            proptest::collection::vec(task, 1..=max_tasks),
-            Just(nr as usize),
-        )
+        (proptest::collection::vec(task, 1..=max_tasks), Just(nr as usize))
     })
 }
 
@@ -112,19 +106,10 @@ fn suzhou_instances_match_textbook_min_cost_flow_on_their_dimacs() {
         let text = g.to_dimacs();
         let p = parse_dimacs(&text).unwrap();
         assert_eq!(min_cost_flow(&p), Some(plan.cost), "seed {seed}");
-        assert_eq!(
-            plan.slots,
-            tasks.iter().map(|t| t.head_count as u64).sum::<u64>()
-        );
+        assert_eq!(plan.slots, tasks.iter().map(|t| t.head_count as u64).sum::<u64>());
         // The export is exactly the solved graph: one arc per edge plus the fixed arcs.
-        assert_eq!(
-            p.arcs.len(),
-            g.edge_count() + 2 * g.task_count() + g.responder_count()
-        );
-        assert_eq!(
-            p.supplies,
-            vec![(1, plan.slots as i64), (p.nodes, -(plan.slots as i64))]
-        );
+        assert_eq!(p.arcs.len(), g.edge_count() + 2 * g.task_count() + g.responder_count());
+        assert_eq!(p.supplies, vec![(1, plan.slots as i64), (p.nodes, -(plan.slots as i64))]);
     }
 }
 
@@ -168,10 +153,7 @@ fn task(id: u64, lat: f64, lon: f64, head: u32, priority: Priority) -> Task {
 #[test]
 fn the_urgent_task_gets_the_only_responder_even_when_farther() {
     let index = ResponderIndex::build(&[responder(1, 31.30, 120.60)]).unwrap();
-    let tasks = [
-        task(1, 31.301, 120.60, 1, Priority::Routine),
-        task(2, 31.32, 120.60, 1, Priority::Critical),
-    ];
+    let tasks = [task(1, 31.301, 120.60, 1, Priority::Routine), task(2, 31.32, 120.60, 1, Priority::Critical)];
     let plan = solve(&candidates(&index, &tasks, 4).unwrap());
     assert_eq!(plan.pairs.len(), 1);
     assert_eq!(plan.pairs[0].task, TaskId(2));
@@ -184,22 +166,14 @@ fn the_urgent_task_gets_the_only_responder_even_when_farther() {
 fn more_slots_filled_beats_shorter_travel() {
     // A is near both tasks, B only reaches task 1: the optimum sends B to task 1 and A to
     // task 2, although A is the nearest for task 1.
-    let index =
-        ResponderIndex::build(&[responder(1, 31.300, 120.600), responder(2, 31.300, 120.650)])
-            .unwrap();
+    let index = ResponderIndex::build(&[responder(1, 31.300, 120.600), responder(2, 31.300, 120.650)]).unwrap();
     let mut t1 = task(1, 31.300, 120.601, 1, Priority::Routine);
     t1.max_distance_m = 6_000;
     let mut t2 = task(2, 31.300, 120.560, 1, Priority::Routine);
     t2.max_distance_m = 5_000;
     let plan = solve(&candidates(&index, &[t1, t2], 4).unwrap());
     assert_eq!(plan.filled, 2);
-    let who = |t: u64| {
-        plan.pairs
-            .iter()
-            .find(|p| p.task == TaskId(t))
-            .unwrap()
-            .responder
-    };
+    let who = |t: u64| plan.pairs.iter().find(|p| p.task == TaskId(t)).unwrap().responder;
     assert_eq!(who(1), ResponderId(2));
     assert_eq!(who(2), ResponderId(1));
 }

@@ -5,9 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use tongxin_dispatch::bench::{generate_responders, generate_tasks};
-use tongxin_dispatch::{
-    best_for_task, Availability, GeoPoint, Responder, ResponderId, ResponderIndex, Task,
-};
+use tongxin_dispatch::{best_for_task, Availability, GeoPoint, Responder, ResponderId, ResponderIndex, Task};
 
 fn eligible(r: &Responder, t: &Task) -> bool {
     let (from, until) = r.availability.bounds();
@@ -31,26 +29,14 @@ fn brute(model: &HashMap<ResponderId, Responder>, t: &Task, k: usize) -> Vec<f64
     d
 }
 
-fn check(
-    index: &ResponderIndex,
-    model: &HashMap<ResponderId, Responder>,
-    tasks: &[Task],
-    k: usize,
-) {
+fn check(index: &ResponderIndex, model: &HashMap<ResponderId, Responder>, tasks: &[Task], k: usize) {
     for t in tasks {
         let got = index.nearest_eligible(t, k).unwrap();
         let want = brute(model, t, k);
         assert_eq!(got.len(), want.len(), "task {:?}", t.id);
         for (g, w) in got.iter().zip(&want) {
-            assert!(
-                (g.distance_m as f64 - w).abs() <= 1.0,
-                "{} vs {w}",
-                g.distance_m
-            );
-            assert!(
-                eligible(&model[&g.responder], t),
-                "ineligible candidate returned"
-            );
+            assert!((g.distance_m as f64 - w).abs() <= 1.0, "{} vs {w}", g.distance_m);
+            assert!(eligible(&model[&g.responder], t), "ineligible candidate returned");
         }
     }
 }
@@ -108,10 +94,7 @@ fn knn_matches_brute_force_before_and_after_updates() {
 fn fast_path_proposes_the_head_count_nearest_and_skips_busy_ones() {
     let responders = generate_responders(5_000, 4);
     let mut index = ResponderIndex::build(&responders).unwrap();
-    let t = generate_tasks(50, 4)
-        .into_iter()
-        .find(|t| t.head_count >= 2)
-        .unwrap();
+    let t = generate_tasks(50, 4).into_iter().find(|t| t.head_count >= 2).unwrap();
     let first = best_for_task(&index, &t).unwrap();
     assert_eq!(first.len(), t.head_count as usize);
     let all = index.nearest_eligible(&t, 32).unwrap();

@@ -88,11 +88,8 @@ pub type RawTasks = Vec<(u32, i64, Vec<(u32, u32)>)>;
 
 /// Minimum cost by enumerating every way to give each slot a distinct candidate or nothing.
 pub fn brute_force(tasks: &RawTasks, responders: usize) -> i64 {
-    let slots: Vec<usize> = tasks
-        .iter()
-        .enumerate()
-        .flat_map(|(t, (h, _, _))| std::iter::repeat_n(t, *h as usize))
-        .collect();
+    let slots: Vec<usize> =
+        tasks.iter().enumerate().flat_map(|(t, (h, _, _))| std::iter::repeat_n(t, *h as usize)).collect();
     fn go(i: usize, slots: &[usize], tasks: &RawTasks, used: &mut Vec<bool>) -> i64 {
         if i == slots.len() {
             return 0;
