@@ -262,6 +262,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         "solve_ms": solve_ms,
         "dispatch_ms": ((candidates_ms + solve_ms) * 1e3).round() / 1e3,
         "total_ms": ((index_ms + candidates_ms + solve_ms) * 1e3).round() / 1e3,
+        "solver": plan.method,
         "filled": plan.filled,
         "unfilled": unfilled_slots,
         "cost": plan.cost,

@@ -6,7 +6,8 @@
 //!   [`ResponderIndex::set_busy`]).
 //! - [`candidates`]: each task's K nearest eligible free responders → [`CandidateGraph`].
 //! - [`solve`]: the exact min-cost-flow optimum on that graph → [`Assignment`] (filled pairs,
-//!   unfilled slots with reasons, total cost). [`dispatch`] does both steps.
+//!   unfilled slots with reasons, total cost): shortest augmenting paths, handing over to an
+//!   ε-scaling auction when the market is saturated. [`dispatch`] does both steps.
 //! - [`best_for_task`]: the fast path for one urgent task, without re-solving.
 //! - [`Claims`]: offer → accept / decline / timeout → re-offer, safe under concurrency.
 //! - [`bench`]: the `tongxin bench dispatch` command.
@@ -14,6 +15,7 @@
 //! Distances are great-circle metres on the mean-radius sphere (see [`geo`]).
 #![forbid(unsafe_code)]
 
+pub mod auction;
 pub mod bench;
 pub mod claims;
 pub mod error;
@@ -23,13 +25,14 @@ pub mod index;
 pub mod model;
 pub mod solve;
 
+pub use auction::solve_auction;
 pub use claims::{Accepted, Claims, Hold, Offer, OfferId, TaskStatus};
 pub use error::DispatchError;
 pub use geo::GeoPoint;
 pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdges};
 pub use index::{best_for_task, candidates, Candidate, ResponderIndex};
 pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
-pub use solve::{solve, AssignedPair, Assignment, UnfilledReason, UnfilledTask};
+pub use solve::{solve, solve_with_budget, AssignedPair, Assignment, SolveMethod, UnfilledReason, UnfilledTask};
 
 /// Candidates then exact solve: the whole dispatch of `tasks` with `k` candidates each.
 pub fn dispatch(

@@ -11,9 +11,12 @@
 //! assignment is optimal for the rows added so far, so the final one is the exact optimum.
 //!
 //! Why our own code: the graph is sparse (K+1 arcs per slot), almost every row finds a free
-//! responder at its first scan (a heap-free fast path), and contention is local, so each
+//! responder at its first scan (a heap-free fast path), and where contention is local each
 //! Dijkstra touches only a small neighbourhood and stops at the first free column. General
-//! min-cost-flow crates solve the generic network and are much slower here (see the bench).
+//! min-cost-flow codes solve the generic network and are much slower here (OR-Tools: about
+//! 100× on the 10,000-task bench). When the market is saturated, every slot added re-explores
+//! a large tight region; past a work budget the exact partial state is handed to the
+//! ε-scaling auction of [`crate::auction`], which settles such regions with local bids.
 //!
 //! Two facts keep the unfilled columns cheap: a free unfilled column of a task always has
 //! potential 0 (columns are never freed again once taken, and only scanned columns change
@@ -86,6 +89,18 @@ pub struct UnfilledTask {
     pub reason: UnfilledReason,
 }
 
+/// Which exact method produced a plan (all give the same optimal cost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SolveMethod {
+    /// Shortest augmenting paths only.
+    ShortestPaths,
+    /// Shortest paths, then the auction after the market turned out saturated.
+    ShortestPathsThenAuction,
+    /// The ε-scaling auction alone.
+    Auction,
+}
+
 /// The optimal dispatch plan for a candidate graph.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assignment {
@@ -103,6 +118,8 @@ pub struct Assignment {
     pub penalty: i64,
     /// Objective: `travel_m + penalty`, the minimum cost of the flow network.
     pub cost: i64,
+    /// The exact method that produced it.
+    pub method: SolveMethod,
     /// `pairs[task_offsets[t]..task_offsets[t + 1]]` belong to task `t`.
     #[serde(skip)]
     pub task_offsets: Vec<u32>,
@@ -247,11 +264,12 @@ impl<'g> Solver<'g> {
         }
     }
 
-    /// Adds row `r0` along a shortest augmenting path (Dijkstra on reduced costs).
-    fn add_row(&mut self, r0: u32) {
+    /// Adds row `r0` along a shortest augmenting path (Dijkstra on reduced costs); returns the
+    /// number of columns the search scanned.
+    fn add_row(&mut self, r0: u32) -> usize {
         if let Some((c, cost)) = self.first_free(r0) {
             self.assign(r0, c, cost);
-            return;
+            return 0;
         }
         self.stamp += 1;
         self.heap.clear();
@@ -291,24 +309,46 @@ impl<'g> Solver<'g> {
             r = col.pred;
             cost = col.pred_cost as i64;
         }
+        self.scanned.len()
     }
 }
 
+/// Shortest-path work allowed per slot (columns scanned) before the solve hands over to the
+/// auction: beyond it the market is saturated and each new slot would re-explore a large tight
+/// region, which the auction settles with local bids instead.
+const SCAN_BUDGET_PER_SLOT: usize = 6;
+
 /// Solves the dispatch min-cost flow on `graph` exactly.
+///
+/// Slots are added by shortest augmenting paths; if the total search work passes a budget
+/// proportional to the number of slots, the exact partial state is handed to the ε-scaling
+/// auction ([`crate::auction`]), which finishes the remaining slots. Both are exact.
 pub fn solve(graph: &CandidateGraph) -> Assignment {
+    solve_with_budget(graph, SCAN_BUDGET_PER_SLOT)
+}
+
+/// [`solve`] with an explicit hand-over budget (`usize::MAX` = shortest paths only,
+/// `0` = auction after the first saturated search).
+pub fn solve_with_budget(graph: &CandidateGraph, per_slot: usize) -> Assignment {
     let mut s = Solver::new(graph);
     let t = graph.task_count();
     // Urgent tasks first: any order is exact, this one is deterministic and scans less.
     let mut order: Vec<u32> = (0..t as u32).collect();
     order.sort_by_key(|&i| (Reverse(graph.penalty[i as usize]), i));
     let row_start = row_starts(graph);
-    for &ti in &order {
-        for r in row_start[ti as usize]..row_start[ti as usize + 1] {
-            s.add_row(r);
+    let rows: Vec<u32> = order.iter().flat_map(|&ti| row_start[ti as usize]..row_start[ti as usize + 1]).collect();
+    let budget = per_slot.saturating_mul(rows.len());
+    let mut work = 0usize;
+    for (k, &r) in rows.iter().enumerate() {
+        work += s.add_row(r);
+        if work > budget {
+            let row_col: Vec<u32> = s.row_col.iter().map(|&c| if (c as usize) < s.m { c } else { NONE }).collect();
+            let v: Vec<i64> = s.cols.iter().map(|c| c.v).collect();
+            return crate::auction::finish_auction(graph, &row_col, &v, rows[k + 1..].to_vec());
         }
     }
     let row_col: Vec<u32> = s.row_col.iter().map(|&c| if (c as usize) < s.m { c } else { NONE }).collect();
-    collect(graph, &row_col, &row_start)
+    collect(graph, &row_col, &row_start, SolveMethod::ShortestPaths)
 }
 
 /// First slot row of each task (and the total at the end).
@@ -322,7 +362,7 @@ pub(crate) fn row_starts(g: &CandidateGraph) -> Vec<u32> {
 }
 
 /// Builds the plan from each slot row's responder column (`NONE` = unfilled).
-pub(crate) fn collect(g: &CandidateGraph, row_col: &[u32], row_start: &[u32]) -> Assignment {
+pub(crate) fn collect(g: &CandidateGraph, row_col: &[u32], row_start: &[u32], method: SolveMethod) -> Assignment {
     let mut pairs = Vec::new();
     let mut task_offsets = Vec::with_capacity(g.task_count() + 1);
     let mut unfilled = Vec::new();
@@ -370,6 +410,7 @@ pub(crate) fn collect(g: &CandidateGraph, row_col: &[u32], row_start: &[u32]) ->
         travel_m: travel,
         penalty,
         cost: travel as i64 + penalty,
+        method,
         task_offsets,
     }
 }

@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use std::collections::HashSet;
 use tongxin_dispatch::bench::{generate_responders, generate_tasks};
 use tongxin_dispatch::{
-    candidates, parse_dimacs, solve, Assignment, CandidateGraph, GeoPoint, Priority, Responder, ResponderId,
-    ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
+    candidates, parse_dimacs, solve, solve_auction, solve_with_budget, Assignment, CandidateGraph, GeoPoint, Priority,
+    Responder, ResponderId, ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
 };
 
 fn graph_of(raw: &RawTasks, responders: usize) -> CandidateGraph {
@@ -77,6 +77,10 @@ proptest! {
         check_feasible(&g, &raw, &plan);
         let oracle = min_cost_flow(&parse_dimacs(&g.to_dimacs()).unwrap()).unwrap();
         prop_assert_eq!(plan.cost, oracle);
+        for other in [solve_auction(&g), solve_with_budget(&g, 0), solve_with_budget(&g, usize::MAX)] {
+            check_feasible(&g, &raw, &other);
+            prop_assert_eq!(other.cost, oracle);
+        }
     }
 }
 
@@ -89,7 +93,12 @@ proptest! {
         let g = graph_of(&raw, nr);
         let plan = solve(&g);
         check_feasible(&g, &raw, &plan);
-        prop_assert_eq!(plan.cost, brute_force(&raw, nr));
+        let best = brute_force(&raw, nr);
+        prop_assert_eq!(plan.cost, best);
+        for other in [solve_auction(&g), solve_with_budget(&g, 0), solve_with_budget(&g, usize::MAX)] {
+            check_feasible(&g, &raw, &other);
+            prop_assert_eq!(other.cost, best);
+        }
     }
 }
 
@@ -103,6 +112,8 @@ fn suzhou_instances_match_textbook_min_cost_flow_on_their_dimacs() {
         let index = ResponderIndex::build(&responders).unwrap();
         let g = candidates(&index, &tasks, 6).unwrap();
         let plan = solve(&g);
+        assert_eq!(solve_auction(&g).cost, plan.cost, "seed {seed}");
+        assert_eq!(solve_with_budget(&g, 0).cost, plan.cost, "seed {seed}");
         let text = g.to_dimacs();
         let p = parse_dimacs(&text).unwrap();
         assert_eq!(min_cost_flow(&p), Some(plan.cost), "seed {seed}");

@@ -1,0 +1,243 @@
+//! Exact ε-scaling forward–reverse auction (Bertsekas & Castañón) for contended instances.
+//!
+//! The dispatch flow is an optional matching: each slot (person) takes one candidate responder
+//! (object) or stays unfilled. With weight `w = penalty − metres > 0` per arc, minimising
+//! `travel + penalties` is maximising the total weight of a matching (every plan costs
+//! `Σ penalties − Σ matched w`). Dual: profits π ≥ 0 per slot and prices p ≥ 0 per responder
+//! with π_i + p_j ≥ w_ij. A matching satisfies ε-complementary slackness when every arc has
+//! π_i + p_j ≥ w_ij − ε, matched arcs are tight, unmatched slots have π = 0 and unmatched
+//! responders have p = 0. Then no matching weighs more than `W(M) + ε·slots`; weights are
+//! multiplied by `slots + 1` and the last phase uses ε = 1, so the result is the exact optimum.
+//!
+//! Each phase keeps the matches that still satisfy the smaller ε, runs forward iterations
+//! (slots bid for their best responder, raising its price by the margin over the second best or
+//! the outside option), then reverse iterations (a responder left unmatched with a positive
+//! price lowers it to attract its best slot, or drops it to zero). Bids are local and prices
+//! carry over between phases, so a tight region is settled by a few rounds of bidding instead
+//! of one search per slot as in the shortest-path method. [`crate::solve()`] starts with
+//! shortest paths and hands its exact partial state over to [`finish_auction`] when the market
+//! turns out to be saturated; [`solve_auction`] runs the auction alone.
+
+use crate::graph::CandidateGraph;
+use crate::solve::{collect, row_starts, Assignment, SolveMethod, NONE};
+use std::collections::VecDeque;
+
+/// Factor by which ε falls from one phase to the next.
+const THETA: i64 = 16;
+
+struct Market<'g> {
+    g: &'g CandidateGraph,
+    scale: i64,
+    row_task: Vec<u32>,
+    row_start: Vec<u32>,
+    /// Tasks listing each responder, with the arc's cost: `rev[rev_off[j]..rev_off[j + 1]]`.
+    rev_off: Vec<u32>,
+    rev: Vec<(u32, u32)>,
+    price: Vec<i64>,
+    owner: Vec<u32>,
+    profit: Vec<i64>,
+    holds: Vec<u32>,
+}
+
+impl<'g> Market<'g> {
+    fn new(g: &'g CandidateGraph) -> Self {
+        let row_start = row_starts(g);
+        let slots = *row_start.last().expect("row starts") as usize;
+        let m = g.responder_count();
+        let mut row_task = Vec::with_capacity(slots);
+        for (i, &h) in g.head.iter().enumerate() {
+            row_task.extend(std::iter::repeat_n(i as u32, h as usize));
+        }
+        let mut rev_off = vec![0u32; m + 1];
+        for &c in &g.cols {
+            rev_off[c as usize + 1] += 1;
+        }
+        for j in 0..m {
+            rev_off[j + 1] += rev_off[j];
+        }
+        let mut fill = rev_off.clone();
+        let mut rev = vec![(0u32, 0u32); g.cols.len()];
+        for t in 0..g.task_count() {
+            for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
+                let c = g.cols[e] as usize;
+                rev[fill[c] as usize] = (t as u32, g.costs[e]);
+                fill[c] += 1;
+            }
+        }
+        Market {
+            g,
+            scale: slots as i64 + 1,
+            row_task,
+            row_start,
+            rev_off,
+            rev,
+            price: vec![0; m],
+            owner: vec![NONE; m],
+            profit: vec![0; slots],
+            holds: vec![NONE; slots],
+        }
+    }
+
+    #[inline]
+    fn weight(&self, t: usize, cost: u32) -> i64 {
+        (self.g.penalty[t] - cost as i64) * self.scale
+    }
+
+    /// Best responder of slot `i`: `(object, value, second value or 0 for the outside option)`.
+    #[inline]
+    fn best_two(&self, i: u32) -> (u32, i64, i64) {
+        let t = self.row_task[i as usize] as usize;
+        let g = self.g;
+        let (mut j1, mut v1, mut v2) = (NONE, i64::MIN, 0i64);
+        for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
+            let j = g.cols[e];
+            let v = self.weight(t, g.costs[e]) - self.price[j as usize];
+            if v > v1 {
+                v2 = v2.max(v1);
+                v1 = v;
+                j1 = j;
+            } else if v > v2 {
+                v2 = v;
+            }
+        }
+        (j1, v1, v2)
+    }
+
+    /// Forward iteration: slot `i` bids for its best responder or stays unfilled.
+    fn bid(&mut self, i: u32, eps: i64, queue: &mut VecDeque<u32>) {
+        let (j, v1, v2) = self.best_two(i);
+        if j == NONE || v1 <= eps {
+            self.profit[i as usize] = 0;
+            return;
+        }
+        let pi = (v2 - eps).max(0);
+        // The new price leaves this slot a profit of `pi`; it rises by at least ε.
+        self.price[j as usize] += v1 - pi;
+        self.profit[i as usize] = pi;
+        let prev = self.owner[j as usize];
+        self.owner[j as usize] = i;
+        self.holds[i as usize] = j;
+        if prev != NONE {
+            self.holds[prev as usize] = NONE;
+            self.profit[prev as usize] = 0;
+            queue.push_back(prev);
+        }
+    }
+
+    /// Reverse iteration: unmatched responder `j` with a positive price.
+    fn offer(&mut self, j: u32, eps: i64, queue: &mut Vec<u32>) {
+        let (mut best, mut who, mut w_best, mut second) = (i64::MIN, NONE, 0i64, 0i64);
+        for &(t, cost) in &self.rev[self.rev_off[j as usize] as usize..self.rev_off[j as usize + 1] as usize] {
+            let w = self.weight(t as usize, cost);
+            for i in self.row_start[t as usize]..self.row_start[t as usize + 1] {
+                let v = w - self.profit[i as usize];
+                if v > best {
+                    second = second.max(best);
+                    best = v;
+                    who = i;
+                    w_best = w;
+                } else if v > second {
+                    second = v;
+                }
+            }
+        }
+        if who == NONE || best <= eps {
+            self.price[j as usize] = 0;
+            return;
+        }
+        let p = (second - eps).max(0);
+        self.price[j as usize] = p;
+        self.profit[who as usize] = w_best - p;
+        let old = self.holds[who as usize];
+        self.holds[who as usize] = j;
+        self.owner[j as usize] = who;
+        if old != NONE {
+            self.owner[old as usize] = NONE;
+            if self.price[old as usize] > 0 {
+                queue.push(old);
+            }
+        }
+    }
+}
+
+/// Solves the dispatch flow exactly by ε-scaling forward–reverse auction.
+pub fn solve_auction(g: &CandidateGraph) -> Assignment {
+    let mut mk = Market::new(g);
+    let max_w = (0..g.task_count()).map(|t| g.penalty[t] * mk.scale).max().unwrap_or(1);
+    let all: Vec<u32> = (0..mk.holds.len() as u32).collect();
+    mk.run(max_w / THETA, all);
+    let row_start = mk.row_start.clone();
+    collect(g, &mk.holds, &row_start, SolveMethod::Auction)
+}
+
+/// Finishes a solve from a shortest-path state: `row_col[i]` is the responder column of slot
+/// `i` (or `NONE`), `v` the column potentials (0 on free columns, ≤ 0 on assigned ones) with
+/// every assigned slot on a column of least reduced cost. That is an exact (ε = 0)
+/// complementary-slackness state, so it seeds the auction at any ε; `pending` are the slots
+/// not added yet.
+pub(crate) fn finish_auction(g: &CandidateGraph, row_col: &[u32], v: &[i64], pending: Vec<u32>) -> Assignment {
+    let mut mk = Market::new(g);
+    for (j, &vj) in v.iter().enumerate() {
+        mk.price[j] = -vj * mk.scale;
+    }
+    for (i, &j) in row_col.iter().enumerate() {
+        if j != NONE {
+            let t = mk.row_task[i] as usize;
+            let e = (g.offsets[t] as usize..g.offsets[t + 1] as usize)
+                .find(|&e| g.cols[e] == j)
+                .expect("assigned along an edge");
+            mk.holds[i] = j;
+            mk.owner[j as usize] = i as u32;
+            mk.profit[i] = mk.weight(t, g.costs[e]) - mk.price[j as usize];
+        }
+    }
+    // Start at the scale of the penalties: deciding which slots stay unfilled moves prices
+    // by penalty-sized steps, which a small first ε would climb one ε at a time.
+    let max_w = (0..g.task_count()).map(|t| g.penalty[t] * mk.scale).max().unwrap_or(1);
+    mk.run(max_w / THETA, pending);
+    let row_start = mk.row_start.clone();
+    collect(g, &mk.holds, &row_start, SolveMethod::ShortestPathsThenAuction)
+}
+
+impl Market<'_> {
+    /// ε-scaling phases from `eps0` down to 1, starting with `pending` slots unmatched.
+    fn run(&mut self, eps0: i64, pending: Vec<u32>) {
+        let slots = self.holds.len();
+        let mut eps = eps0.max(1);
+        let mut forward: VecDeque<u32> = pending.into();
+        let mut reverse: Vec<u32> = Vec::new();
+        loop {
+            while let Some(i) = forward.pop_front() {
+                self.bid(i, eps, &mut forward);
+            }
+            while let Some(j) = reverse.pop() {
+                if self.owner[j as usize] == NONE && self.price[j as usize] > 0 {
+                    self.offer(j, eps, &mut reverse);
+                }
+            }
+            if eps == 1 {
+                break;
+            }
+            eps = (eps / THETA).max(1);
+            // Keep the matches that satisfy the smaller ε; the others bid again, and the
+            // responders they leave lower their prices in reverse iterations.
+            for i in 0..slots as u32 {
+                let (_, v1, _) = self.best_two(i);
+                let j = self.holds[i as usize];
+                if j == NONE {
+                    if v1 > eps {
+                        forward.push_back(i);
+                    }
+                    continue;
+                }
+                if self.profit[i as usize] < v1 - eps {
+                    self.owner[j as usize] = NONE;
+                    self.holds[i as usize] = NONE;
+                    self.profit[i as usize] = 0;
+                    forward.push_back(i);
+                    reverse.push(j);
+                }
+            }
+        }
+    }
+}
