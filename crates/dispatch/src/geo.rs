@@ -63,7 +63,14 @@ impl GeoPoint {
 /// Great-circle metres from a chord length in metres.
 #[inline]
 pub fn chord_to_arc_m(chord: f64) -> f64 {
-    2.0 * EARTH_RADIUS_M * (chord / (2.0 * EARTH_RADIUS_M)).min(1.0).asin()
+    let x = chord / (2.0 * EARTH_RADIUS_M);
+    if x < 0.02 {
+        // asin series to x^5; the next term is below 1e-4 m for chords under 250 km.
+        let x2 = x * x;
+        chord * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0)))
+    } else {
+        2.0 * EARTH_RADIUS_M * x.min(1.0).asin()
+    }
 }
 
 /// Chord length in metres of a great-circle distance in metres.
@@ -154,6 +161,10 @@ mod tests {
         let arc = chord_to_arc_m(chord);
         assert!((arc - a.distance_m(&b)).abs() < 1e-3, "{arc} vs {}", a.distance_m(&b));
         assert!((arc_to_chord_m(arc) - chord).abs() < 1e-6);
+        for m in [1.0, 950.0, 15_000.0, 199_999.0, 254_000.0, 300_000.0, 2.0e6] {
+            let exact = 2.0 * EARTH_RADIUS_M * (arc_to_chord_m(m) / (2.0 * EARTH_RADIUS_M)).asin();
+            assert!((chord_to_arc_m(arc_to_chord_m(m)) - exact).abs() < 1e-4, "{m}");
+        }
     }
 
     #[test]

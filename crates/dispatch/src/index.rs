@@ -471,15 +471,16 @@ impl ResponderIndex {
             }
             r += 1;
         }
-        let mut sorted: Vec<u64> = heap.drain().collect();
-        sorted.sort_unstable();
+        // Popping the max-heap yields the keys farthest first: fill, then reverse.
         let max_m = q.max_m;
-        for key in sorted {
+        let from = out.len();
+        while let Some(key) = heap.pop() {
             let m = chord_to_arc_m(key_d2(key).sqrt()).round() as u32;
             if m <= max_m {
                 out.push(((key as u32) & SLOT_MASK, m));
             }
         }
+        out[from..].reverse();
     }
 
     /// Scans one cell unless its nearest point is already beyond the K-th best or the range.
