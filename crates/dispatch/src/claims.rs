@@ -196,7 +196,8 @@ impl Claims {
     }
 
     /// The responder accepts. Fails with [`DispatchError::OfferClosed`] when the offer was
-    /// already answered, withdrawn or has timed out (a timed-out offer is re-offered here).
+    /// already answered or withdrawn, or its deadline has passed (then [`Claims::expire`]
+    /// re-offers the task and returns the new offer).
     pub fn accept(&self, offer: OfferId, now_ms: u64) -> Result<Accepted, DispatchError> {
         let mut book = self.lock();
         let Some(o) = book.offers.get(&offer).copied() else {
@@ -207,8 +208,7 @@ impl Claims {
             });
         };
         if now_ms >= o.deadline_ms {
-            let mut out = vec![];
-            book.expire(now_ms, self.timeout_ms, &mut out);
+            // Timed out: refused here; the next `expire` closes it and returns the re-offer.
             return Err(DispatchError::OfferClosed(offer.0));
         }
         book.close(offer);

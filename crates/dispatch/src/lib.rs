@@ -14,6 +14,7 @@
 //!
 //! Distances are great-circle metres on the mean-radius sphere (see [`geo`]).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod auction;
 pub mod bench;

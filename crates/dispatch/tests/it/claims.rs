@@ -57,9 +57,12 @@ fn an_offer_accepted_after_its_deadline_is_refused_and_re_offered() {
     let book = Claims::new(100);
     let o = book.open_task(TaskId(1), 1, vec![(r(1), 1), (r(2), 2)], 0).unwrap();
     assert_eq!(book.accept(o[0].id, 100), Err(DispatchError::OfferClosed(o[0].id.0)));
+    let again = book.expire(100);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].responder, r(2));
     let st = book.status(TaskId(1)).unwrap();
-    assert_eq!(st.pending.len(), 1);
-    assert_eq!(st.pending[0].responder, r(2));
+    assert_eq!(st.pending, again);
+    assert_eq!(book.hold_of(r(1)), None);
 }
 
 #[test]
