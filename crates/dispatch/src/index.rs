@@ -578,35 +578,54 @@ pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<Ca
         }
     }
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
-    let chunk = tasks.len().div_ceil(threads).max(1);
-    // Each worker returns per-task (slot, metres) lists in CSR form plus shortfalls.
-    type Part = (Vec<u32>, Vec<(u32, u32)>, Vec<(usize, Shortfall)>);
+    // Query in grid order: tasks cluster around incidents, so consecutive queries read the
+    // same cells from cache. Results are put back in input order below.
+    let mut order: Vec<u32> = (0..tasks.len() as u32).collect();
+    let keys: Vec<u64> = tasks
+        .iter()
+        .map(|t| {
+            let (x, y) = index.frame.plane(index.frame.local(t.location));
+            let (cx, cy) = index.cell_coords(x, y);
+            ((cy.clamp(-1, index.ny) + 1) as u64) << 32 | (cx.clamp(-1, index.nx) + 1) as u64
+        })
+        .collect();
+    order.sort_unstable_by_key(|&i| (keys[i as usize], i));
+    let chunk = order.len().div_ceil(threads).max(1);
+    // Each worker returns, per task it handled, (task, start, len) into its flat edge list.
+    type Part = (Vec<(u32, u32, u32)>, Vec<(u32, u32)>, Vec<(usize, Shortfall)>);
     let parts: Vec<Part> = std::thread::scope(|scope| {
-        let handles: Vec<_> = tasks
+        let handles: Vec<_> = order
             .chunks(chunk)
-            .enumerate()
-            .map(|(ci, ts)| {
+            .map(|mine| {
                 scope.spawn(move || {
                     let mut heap = BinaryHeap::new();
                     let mut out = Vec::new();
-                    let mut lens = Vec::with_capacity(ts.len());
-                    let mut edges = Vec::with_capacity(ts.len() * k);
+                    let mut spans = Vec::with_capacity(mine.len());
+                    let mut edges = Vec::with_capacity(mine.len() * k);
                     let mut short = Vec::new();
-                    for (i, t) in ts.iter().enumerate() {
+                    for &i in mine {
+                        let t = &tasks[i as usize];
                         let kk = k.max(t.head_count as usize);
                         index.knn(&index.query(t, true), kk, &mut heap, &mut out);
-                        lens.push(out.len() as u32);
+                        spans.push((i, edges.len() as u32, out.len() as u32));
                         edges.extend_from_slice(&out);
                         if out.len() < t.head_count as usize {
-                            short.push((ci * chunk + i, index.shortfall(t, out.len())));
+                            short.push((i as usize, index.shortfall(t, out.len())));
                         }
                     }
-                    (lens, edges, short)
+                    (spans, edges, short)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("candidate worker panicked")).collect()
     });
+    // Where each task's list lives: (part, start, len).
+    let mut at = vec![(0u32, 0u32, 0u32); tasks.len()];
+    for (p, (spans, _, _)) in parts.iter().enumerate() {
+        for &(i, start, len) in spans {
+            at[i as usize] = (p as u32, start, len);
+        }
+    }
     // Local column numbers in order of first appearance: deterministic and cache-friendly.
     let mut local = vec![NONE; index.slots.len()];
     let mut responder_ids = Vec::new();
@@ -614,25 +633,22 @@ pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<Ca
     let mut offsets = Vec::with_capacity(tasks.len() + 1);
     let mut cols = Vec::with_capacity(total);
     let mut costs = Vec::with_capacity(total);
-    let mut shortfalls = Vec::new();
     offsets.push(0u32);
-    for (lens, edges, short) in parts {
-        let mut at = 0usize;
-        for len in lens {
-            for &(s, m) in &edges[at..at + len as usize] {
-                let l = &mut local[s as usize];
-                if *l == NONE {
-                    *l = responder_ids.len() as u32;
-                    responder_ids.push(index.slots[s as usize].as_ref().expect("live").id);
-                }
-                cols.push(*l);
-                costs.push(m);
+    for &(p, start, len) in &at {
+        let edges = &parts[p as usize].1;
+        for &(s, m) in &edges[start as usize..(start + len) as usize] {
+            let l = &mut local[s as usize];
+            if *l == NONE {
+                *l = responder_ids.len() as u32;
+                responder_ids.push(index.slots[s as usize].as_ref().expect("live").id);
             }
-            at += len as usize;
-            offsets.push(cols.len() as u32);
+            cols.push(*l);
+            costs.push(m);
         }
-        shortfalls.extend(short);
+        offsets.push(cols.len() as u32);
     }
+    let mut shortfalls: Vec<(usize, Shortfall)> = parts.into_iter().flat_map(|(_, _, short)| short).collect();
+    shortfalls.sort_unstable_by_key(|&(i, _)| i);
     Ok(CandidateGraph::new_unchecked(
         tasks.iter().map(|t| t.id).collect(),
         tasks.iter().map(|t| t.head_count).collect(),
