@@ -626,9 +626,20 @@ pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<Ca
             at[i as usize] = (p as u32, start, len);
         }
     }
-    // Local column numbers in order of first appearance: deterministic and cache-friendly.
+    // Local column numbers in grid order of first appearance: deterministic, and neighbours
+    // in space get neighbouring numbers, which keeps the solver's memory accesses local.
     let mut local = vec![NONE; index.slots.len()];
     let mut responder_ids = Vec::new();
+    for &i in &order {
+        let (p, start, len) = at[i as usize];
+        for &(s, _) in &parts[p as usize].1[start as usize..(start + len) as usize] {
+            let l = &mut local[s as usize];
+            if *l == NONE {
+                *l = responder_ids.len() as u32;
+                responder_ids.push(index.slots[s as usize].as_ref().expect("live").id);
+            }
+        }
+    }
     let total: usize = parts.iter().map(|p| p.1.len()).sum();
     let mut offsets = Vec::with_capacity(tasks.len() + 1);
     let mut cols = Vec::with_capacity(total);
@@ -637,12 +648,7 @@ pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<Ca
     for &(p, start, len) in &at {
         let edges = &parts[p as usize].1;
         for &(s, m) in &edges[start as usize..(start + len) as usize] {
-            let l = &mut local[s as usize];
-            if *l == NONE {
-                *l = responder_ids.len() as u32;
-                responder_ids.push(index.slots[s as usize].as_ref().expect("live").id);
-            }
-            cols.push(*l);
+            cols.push(local[s as usize]);
             costs.push(m);
         }
         offsets.push(cols.len() as u32);

@@ -332,9 +332,15 @@ pub fn solve(graph: &CandidateGraph) -> Assignment {
 pub fn solve_with_budget(graph: &CandidateGraph, per_slot: usize) -> Assignment {
     let mut s = Solver::new(graph);
     let t = graph.task_count();
-    // Urgent tasks first: any order is exact, this one is deterministic and scans less.
+    // Urgent tasks first, then by the column number of the nearest candidate (columns are
+    // numbered in space order, so this walks the city and keeps memory accesses local). Any
+    // order is exact; this one is deterministic.
     let mut order: Vec<u32> = (0..t as u32).collect();
-    order.sort_by_key(|&i| (Reverse(graph.penalty[i as usize]), i));
+    order.sort_by_key(|&i| {
+        let (a, b) = (graph.offsets[i as usize], graph.offsets[i as usize + 1]);
+        let near = if a < b { graph.cols[a as usize] } else { NONE };
+        (Reverse(graph.penalty[i as usize]), near, i)
+    });
     let row_start = row_starts(graph);
     let rows: Vec<u32> = order.iter().flat_map(|&ti| row_start[ti as usize]..row_start[ti as usize + 1]).collect();
     let budget = per_slot.saturating_mul(rows.len());
