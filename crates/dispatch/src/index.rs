@@ -98,6 +98,8 @@ pub struct ResponderIndex {
     ny: i64,
     cells: Vec<Cell>,
     slots: Vec<Option<Slot>>,
+    /// Id per slot, dense and compact: the candidate merge reads it for every new column.
+    ids: Vec<ResponderId>,
     vacant: Vec<u32>,
     by_id: HashMap<ResponderId, u32>,
     free_count: usize,
@@ -152,6 +154,7 @@ impl ResponderIndex {
             ny: 0,
             cells: Vec::new(),
             slots,
+            ids: responders.iter().map(|r| r.id).collect(),
             vacant: Vec::new(),
             by_id,
             free_count: 0,
@@ -210,10 +213,12 @@ impl ResponderIndex {
         let s = match self.vacant.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(slot);
+                self.ids[s as usize] = r.id;
                 s
             }
             None => {
                 self.slots.push(Some(slot));
+                self.ids.push(r.id);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -636,7 +641,7 @@ pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<Ca
             let l = &mut local[s as usize];
             if *l == NONE {
                 *l = responder_ids.len() as u32;
-                responder_ids.push(index.slots[s as usize].as_ref().expect("live").id);
+                responder_ids.push(index.ids[s as usize]);
             }
         }
     }
