@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod divisions;
+pub mod live;
 pub mod registry;
 pub mod seed;
 
@@ -99,12 +100,14 @@ pub struct App {
     pub store: Store,
     /// Settings.
     pub config: AppConfig,
+    /// This node's live-event hub.
+    pub live: std::sync::Arc<live::Hub>,
 }
 
 impl App {
     /// Builds the application.
     pub fn new(store: Store, config: AppConfig) -> App {
-        App { store, config }
+        App { store, config, live: Default::default() }
     }
 }
 

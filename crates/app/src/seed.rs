@@ -229,7 +229,7 @@ impl App {
                 lon,
                 lat,
                 contact_name: f.person_name(),
-                contact_phone: f.phone(),
+                contact_phone: self.crypto.encrypt(&f.phone()),
                 domains: domains.join(","),
                 people_count: rand::Rng::gen_range(f.rng(), 5..300),
                 state: weighted(&mut f, &STATES).to_string(),
@@ -248,17 +248,27 @@ impl App {
             let p = f.person(&d6, 18..=70, today);
             let (lon, lat) = f.point_in_district(&d6);
             let org_id = if f.chance(600) { orgs_by_district.get(&d6).map(|v| *f.pick(v)) } else { None };
+            let available_now = f.chance(150);
+            let weekly = if f.chance(600) { "sat_am,sat_pm,sun_am" } else { "mon_pm,wed_pm,fri_pm" };
             batch.push(NewVolunteer {
                 name: p.name,
-                id_number: p.id_number,
-                phone: p.phone,
+                id_hash: self.crypto.id_hash(&p.id_number),
+                id_enc: self.crypto.encrypt(&p.id_number),
+                phone_enc: self.crypto.encrypt(&p.phone),
+                phone_hash: self.crypto.phone_hash(&p.phone),
+                birth_year: i64::from(p.birth_date.year()),
+                real_name: true,
                 division_code: c.code.clone(),
                 division_path: tree.paths[&c.code].clone(),
-                lon,
-                lat,
+                lon: Some(lon),
+                lat: Some(lat),
                 skills: f.skills().join(","),
                 insured: f.chance(700),
                 org_id,
+                weekly: weekly.to_string(),
+                available_now,
+                cert_kinds: if f.chance(120) { "first_aid".into() } else { String::new() },
+                user_id: None,
             });
             if batch.len() == batch.capacity() {
                 registry::insert_volunteers(&mut tx, &batch, now).await?;

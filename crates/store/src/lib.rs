@@ -11,6 +11,8 @@
 
 pub mod audit;
 pub mod divisions;
+pub mod events;
+pub mod notifications;
 pub mod registry;
 pub mod sessions;
 pub mod sql;
@@ -90,6 +92,7 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    url: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -134,7 +137,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(&cfg.url).await?;
                 let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
-                Ok(Store { read, write, backend })
+                Ok(Store { read, write, backend, url: cfg.url.clone().into() })
             }
             Backend::Postgres => {
                 let schema = cfg.pg_schema.clone();
@@ -152,7 +155,7 @@ impl Store {
                     })
                     .connect(&cfg.url)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend })
+                Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into() })
             }
         }
     }
@@ -170,6 +173,11 @@ impl Store {
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The connection URL (contains credentials: never log it unredacted).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Pool for reads.
@@ -201,6 +209,14 @@ impl Store {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+impl Store {
+    /// Number of rows of a table (a fixed name from the code, never from input).
+    pub async fn count_rows(&self, table: &'static str) -> Result<i64> {
+        let r = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(self.reader()).await?;
+        col(&r, "n")
     }
 }
 
@@ -270,13 +286,5 @@ mod tests {
     fn redacts_password() {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-    }
-}
-
-impl Store {
-    /// Number of rows of a table (a fixed name from the code, never from input).
-    pub async fn count_rows(&self, table: &'static str) -> Result<i64> {
-        let r = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(self.reader()).await?;
-        col(&r, "n")
     }
 }

@@ -58,6 +58,13 @@ impl TestDb {
         v
     }
 
+    /// A second store on the same database (another "node" of a cluster).
+    pub async fn second_store(&self) -> Store {
+        let pg_schema = self.pg.as_ref().map(|(_, s)| s.clone());
+        let cfg = StoreConfig { url: self.store.url().to_string(), max_connections: 4, pg_schema };
+        Store::connect(&cfg).await.expect("second store")
+    }
+
     /// Removes the database.
     pub async fn cleanup(self) {
         self.store.close().await;

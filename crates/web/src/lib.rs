@@ -7,6 +7,7 @@ pub mod api;
 pub mod assets;
 pub mod error;
 pub mod i18n;
+pub mod live;
 pub mod ops;
 pub mod pages;
 pub mod session;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(api::docs_router())
         .merge(ops::router())
+        .merge(live::router())
         .merge(assets::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(axum::middleware::from_fn(ops::track))

@@ -3,6 +3,7 @@
 
 mod audit;
 mod divisions;
+mod registry;
 mod scope;
 mod tx;
 

@@ -33,6 +33,7 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         app.ensure_demo_accounts().await?;
     }
+    app.live.start(app.store.clone());
     let cfg = WebConfig {
         secure_cookies: r.file.secure_cookies.unwrap_or(false),
         trust_proxy: r.file.trust_proxy.unwrap_or(false),

@@ -61,7 +61,7 @@ fn lang_of(h: &axum::http::HeaderMap) -> Lang {
     info(title = "Tongxin 同心 API", description = "政府与社会力量应急协同平台接口 / Emergency cooperation platform API. \
         Authenticate with the session cookie (send X-CSRF-Token on writes) or `Authorization: Bearer <token>`."),
     paths(me::login, me::logout, me::me, me::change_password, me::create_token, divisions::search, divisions::get_one,
-          divisions::children, orgs::list, users::create),
+          divisions::children, orgs::list, users::create, crate::live::list_notifications, crate::live::mark_read),
     components(schemas(Problem, crate::error::ProblemField)),
     tags((name = "auth", description = "登录与会话 / Sessions"), (name = "divisions", description = "行政区划 / Divisions"),
          (name = "registry", description = "社会力量名录 / Registry"), (name = "admin", description = "账号管理 / Accounts"))

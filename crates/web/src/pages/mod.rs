@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama + htmx). Chinese first; every form carries the CSRF token.
 
 pub mod capability;
+pub mod registry;
 
 use crate::i18n::Tr;
 use crate::session::{cookie, set_cookie, Caller, CsrfForm, PageUser, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE};
@@ -24,7 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/lang", get(switch_lang))
         .route("/c/{letter}", get(capability_page))
-        .route("/orgs", get(orgs_page))
         .route("/divisions", get(divisions_page))
         .route("/divisions/search", get(divisions_search))
         .route("/divisions/{code}/children", get(divisions_children))
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(account_token))
         .route("/account/logout-all", post(account_logout_all))
         .route("/audit", get(audit_page))
+        .merge(registry::router())
 }
 
 /// What the shared layout needs.
@@ -69,7 +70,7 @@ fn layout(c: &Caller, path: &str) -> Layout {
     }
 }
 
-fn page_layout(u: &PageUser, path: &str) -> Layout {
+pub(crate) fn page_layout(u: &PageUser, path: &str) -> Layout {
     layout(&Caller { ctx: u.ctx.clone(), authed: Some(u.authed.clone()) }, path)
 }
 
@@ -94,7 +95,7 @@ struct MessagePage {
 }
 
 /// An error page for an application error, with the matching status.
-fn error_page(l: Layout, err: &AppError) -> Response {
+pub(crate) fn error_page(l: Layout, err: &AppError) -> Response {
     let p = crate::error::problem_for(err, l.t.lang);
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let title = l.t.s("err.title").to_string();
@@ -293,87 +294,6 @@ async fn capability_page(u: PageUser, Path(letter): Path<String>) -> Response {
         Some(cap) => render(&CapabilityPage { l, cap }),
         None => error_page(l, &AppError::NotFound),
     }
-}
-
-#[derive(Template)]
-#[template(path = "orgs.html")]
-struct OrgsPage {
-    l: Layout,
-    q: String,
-    kind: String,
-    state: String,
-    kinds: Vec<(&'static str, &'static str)>,
-    states: Vec<(&'static str, &'static str)>,
-    rows: Vec<tongxin_store::registry::OrgListItem>,
-    next: Option<String>,
-    error: Option<String>,
-}
-
-const KINDS: [(&str, &str, &str); 7] = [
-    ("social_group", "社会团体", "Social group"),
-    ("social_service", "社会服务机构", "Social service organisation"),
-    ("foundation", "基金会", "Foundation"),
-    ("rescue_team", "社会救援队伍", "Social rescue team"),
-    ("company", "企业", "Company"),
-    ("community_body", "社区组织", "Community body"),
-    ("gov_team", "政府专业队伍", "Government professional team"),
-];
-const STATES: [(&str, &str, &str); 5] = [
-    ("filed", "已报备待审核", "Filed"),
-    ("verified", "已审核", "Verified"),
-    ("returned", "已退回", "Returned"),
-    ("rejected", "已驳回", "Rejected"),
-    ("suspended", "已暂停", "Suspended"),
-];
-
-async fn orgs_page(State(st): State<AppState>, u: PageUser, Query(p): Query<crate::api::orgs::ListParams>) -> Response {
-    let l = page_layout(&u, "/orgs");
-    let t = l.t;
-    let label = |table: &[(&'static str, &'static str, &'static str)], k: &str| {
-        table.iter().find(|x| x.0 == k).map(|x| t.pick(x.1, x.2).to_string()).unwrap_or_else(|| k.to_string())
-    };
-    let (rows, next, error) = match crate::api::orgs::filter_of(&st.app, &u.authed.actor, &p).await {
-        Ok(f) => match st.app.list_orgs(&u.authed.actor, &f).await {
-            Ok(page) => {
-                let next = page.next_cursor.map(|c| {
-                    let q = serde_urlencoded::to_string([
-                        ("q", p.q.as_deref().unwrap_or("")),
-                        ("kind", p.kind.as_deref().unwrap_or("")),
-                        ("state", p.state.as_deref().unwrap_or("")),
-                        ("cursor", c.as_str()),
-                    ])
-                    .unwrap_or_default();
-                    format!("/orgs?{q}")
-                });
-                let rows = page
-                    .items
-                    .into_iter()
-                    .map(|mut o| {
-                        o.kind = label(&KINDS, &o.kind);
-                        o.state = label(&STATES, &o.state);
-                        o
-                    })
-                    .collect();
-                (rows, next, None)
-            }
-            Err(e) => return error_page(l, &e),
-        },
-        Err(AppError::Validation(fe)) => {
-            (vec![], None, Some(fe.iter().map(|e| e.message(t.lang).to_string()).collect::<Vec<_>>().join("；")))
-        }
-        Err(e) => return error_page(l, &e),
-    };
-    render(&OrgsPage {
-        q: p.q.clone().unwrap_or_default(),
-        kind: p.kind.clone().unwrap_or_default(),
-        state: p.state.clone().unwrap_or_default(),
-        kinds: KINDS.iter().map(|k| (k.0, t.pick(k.1, k.2))).collect(),
-        states: STATES.iter().map(|k| (k.0, t.pick(k.1, k.2))).collect(),
-        rows,
-        next,
-        error,
-        l,
-    })
 }
 
 /// A division row for the tree templates.

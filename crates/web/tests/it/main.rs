@@ -2,6 +2,7 @@
 //! `TONGXIN_TEST_PG` is set), driven over HTTP.
 
 mod api;
+mod live;
 mod pages;
 
 use std::sync::Arc;
@@ -66,6 +67,13 @@ impl TestApp {
         tx.commit().await.unwrap();
         app.ensure_demo_accounts().await.unwrap();
 
+        let mut t = TestApp::serve(app, cfg).await;
+        t.db = Some(db);
+        t
+    }
+
+    /// Serves `app` without adding any data (a second node on the same database).
+    pub async fn serve(app: App, cfg: WebConfig) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState { app: app.clone(), cfg: Arc::new(cfg), metrics: tongxin_web::ops::metrics_handle() };
@@ -73,7 +81,13 @@ impl TestApp {
         tokio::spawn(tongxin_web::serve_with_listener(listener, state, async {
             let _ = rx.await;
         }));
-        TestApp { base, app, db: Some(db), stop: Some(tx) }
+        TestApp { base, app, db: None, stop: Some(tx) }
+    }
+
+    /// A second node: another server with its own pools on the same database.
+    pub async fn second_node(&self) -> TestApp {
+        let store = self.db.as_ref().expect("first node owns the database").second_store().await;
+        TestApp::serve(App::new(store, AppConfig::default()), WebConfig::default()).await
     }
 
     /// A client that keeps cookies and does not follow redirects.

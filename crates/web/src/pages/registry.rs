@@ -1,0 +1,745 @@
+//! Registry pages (capability A): the organisation list with filters and exports, filing and
+//! editing, the detail page with decisions, reviews and teams, volunteers, and roster import
+//! (upload → preview with per-row errors → confirm).
+
+use super::{error_page, page_layout, render, Layout};
+use crate::api::orgs::{filter_of, ListParams};
+use crate::api::volunteers::{vol_filter_of, VolParams};
+use crate::session::{constant_eq, CsrfForm, PageUser};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine;
+use serde::Deserialize;
+use tongxin_app::registry::excel::{ImportOptions, ImportReport};
+use tongxin_app::registry::vocab::{self, Term};
+use tongxin_app::registry::volunteers::{VolForm, VolView};
+use tongxin_app::registry::{Decision, OrgDetail, OrgForm};
+use tongxin_app::AppError;
+use tongxin_domain::Role;
+use tongxin_store::registry::OrgListItem;
+
+/// Registry page routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orgs", get(orgs_page))
+        .route("/orgs/new", get(new_org_page).post(new_org_submit))
+        .route("/orgs/{id}", get(org_page))
+        .route("/orgs/{id}/edit", get(edit_org_page).post(edit_org_submit))
+        .route("/orgs/{id}/decision", post(decision_submit))
+        .route("/orgs/{id}/review", post(review_submit))
+        .route("/volunteers", get(volunteers_page))
+        .route("/volunteers/new", get(new_volunteer_page).post(new_volunteer_submit))
+        .route("/registry/import", get(import_page))
+        .route(
+            "/registry/import/preview",
+            post(import_preview).layer(DefaultBodyLimit::max(crate::api::orgs::MAX_IMPORT_BYTES)),
+        )
+        .route(
+            "/registry/import/confirm",
+            post(import_confirm).layer(DefaultBodyLimit::max(crate::api::orgs::MAX_IMPORT_BYTES * 2)),
+        )
+}
+
+fn opts(t: &crate::i18n::Tr, terms: &[Term]) -> Vec<(&'static str, String)> {
+    terms.iter().map(|x| (x.0, t.pick(x.1, x.2).to_string())).collect()
+}
+
+fn msgs(t: &crate::i18n::Tr, e: &AppError) -> Option<Vec<String>> {
+    match e {
+        AppError::Validation(fe) => Some(fe.iter().map(|f| f.message(t.lang).to_string()).collect()),
+        AppError::Conflict(x) => Some(vec![x.get(t.lang).to_string()]),
+        _ => None,
+    }
+}
+
+/// A list row with labels.
+pub struct OrgRowView {
+    /// The row.
+    pub o: OrgListItem,
+    /// Kind label.
+    pub kind: String,
+    /// State label.
+    pub state: String,
+    /// Overdue for inspection.
+    pub overdue: bool,
+    /// Grade label.
+    pub grade: String,
+}
+
+#[derive(Template)]
+#[template(path = "orgs.html")]
+struct OrgsPage {
+    l: Layout,
+    p: ListParams,
+    sel: Sel,
+    kinds: Vec<(&'static str, String)>,
+    states: Vec<(&'static str, String)>,
+    domains: Vec<(&'static str, String)>,
+    grades: Vec<(&'static str, String)>,
+    rows: Vec<OrgRowView>,
+    next: Option<String>,
+    query: String,
+    error: Option<String>,
+    may_file: bool,
+    may_import: bool,
+}
+
+/// Selected filter values, for `selected` marks.
+#[derive(Default)]
+struct Sel {
+    kind: String,
+    state: String,
+    domain: String,
+    grade: String,
+    skill: String,
+    cert: String,
+}
+
+fn list_query(p: &ListParams) -> Vec<(&'static str, String)> {
+    let g = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("q", g(&p.q)),
+        ("division", g(&p.division)),
+        ("kind", g(&p.kind)),
+        ("state", g(&p.state)),
+        ("domain", g(&p.domain)),
+        ("grade", g(&p.grade)),
+        ("insured", g(&p.insured)),
+        ("overdue", g(&p.overdue)),
+        ("sort", g(&p.sort)),
+        ("order", g(&p.order)),
+    ]
+}
+
+async fn orgs_page(State(st): State<AppState>, u: PageUser, Query(p): Query<ListParams>) -> Response {
+    let l = page_layout(&u, "/orgs");
+    let t = l.t;
+    let a = &u.authed.actor;
+    let base = list_query(&p);
+    let query = serde_urlencoded::to_string(&base).unwrap_or_default();
+    let (rows, next, error) = match filter_of(&st.app, a, &p).await {
+        Ok(f) => match st.app.list_orgs(a, &f).await {
+            Ok(page) => {
+                let next = page.next_cursor.map(|c| {
+                    let mut q = base.clone();
+                    q.push(("cursor", c));
+                    format!("/orgs?{}", serde_urlencoded::to_string(&q).unwrap_or_default())
+                });
+                let rows = page
+                    .items
+                    .into_iter()
+                    .map(|o| OrgRowView {
+                        kind: vocab::label(&vocab::KINDS, &o.kind, t.zh()),
+                        state: vocab::label(&vocab::STATES, &o.state, t.zh()),
+                        grade: if o.grade.is_empty() {
+                            String::new()
+                        } else {
+                            vocab::label(&vocab::GRADES, &o.grade, t.zh())
+                        },
+                        overdue: tongxin_app::registry::inspection_overdue(&o.state, o.last_inspection_year),
+                        o,
+                    })
+                    .collect();
+                (rows, next, None)
+            }
+            Err(e) => return error_page(l, &e),
+        },
+        Err(e) => match msgs(&t, &e) {
+            Some(m) => (vec![], None, Some(m.join("；"))),
+            None => return error_page(l, &e),
+        },
+    };
+    render(&OrgsPage {
+        kinds: opts(&t, &vocab::KINDS),
+        states: opts(&t, &vocab::STATES),
+        domains: opts(&t, &vocab::DOMAINS),
+        grades: opts(&t, &vocab::GRADES),
+        rows,
+        next,
+        query,
+        error,
+        may_file: matches!(a.role, Role::CivilAffairs | Role::SysAdmin)
+            || (a.role == Role::OrgAdmin && a.org_id.is_none()),
+        may_import: matches!(a.role, Role::CivilAffairs | Role::SysAdmin | Role::CommunityWorker | Role::OrgAdmin),
+        sel: Sel {
+            kind: p.kind.clone().unwrap_or_default(),
+            state: p.state.clone().unwrap_or_default(),
+            domain: p.domain.clone().unwrap_or_default(),
+            grade: p.grade.clone().unwrap_or_default(),
+            ..Default::default()
+        },
+        p,
+        l,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "org_form.html")]
+struct OrgFormPage {
+    l: Layout,
+    action: String,
+    f: OrgForm,
+    equipment: String,
+    kinds: Vec<(&'static str, String)>,
+    domains: Vec<(&'static str, String)>,
+    specialties: Vec<(&'static str, String)>,
+    grades: Vec<(&'static str, String)>,
+    errors: Vec<String>,
+}
+
+fn org_form_page(l: Layout, action: String, f: OrgForm, errors: Vec<String>) -> OrgFormPage {
+    let t = l.t;
+    let equipment = f
+        .equipment
+        .as_ref()
+        .map(|v| v.iter().map(|e| format!("{}x{}", e.name, e.quantity)).collect::<Vec<_>>().join("、"))
+        .unwrap_or_default();
+    OrgFormPage {
+        kinds: opts(&t, &vocab::KINDS),
+        domains: opts(&t, &vocab::DOMAINS),
+        specialties: opts(&t, &vocab::SPECIALTIES),
+        grades: opts(&t, &vocab::GRADES),
+        equipment,
+        l,
+        action,
+        f,
+        errors,
+    }
+}
+
+/// Builds a filing from form pairs (checkboxes repeat keys).
+fn org_form_of(pairs: &[(String, String)]) -> OrgForm {
+    let one = |k: &str| pairs.iter().find(|p| p.0 == k).map(|p| p.1.trim().to_string()).unwrap_or_default();
+    let many = |k: &str| pairs.iter().filter(|p| p.0 == k && !p.1.is_empty()).map(|p| p.1.clone()).collect::<Vec<_>>();
+    let eq = one("equipment");
+    OrgForm {
+        name: one("name"),
+        credit_code: one("credit_code"),
+        kind: one("kind"),
+        division_code: one("division_code"),
+        address: one("address"),
+        lon: one("lon").parse().ok(),
+        lat: one("lat").parse().ok(),
+        contact_name: one("contact_name"),
+        contact_phone: one("contact_phone"),
+        domains: many("domains"),
+        specialties: many("specialties"),
+        grade: one("grade"),
+        people_count: one("people_count").parse().unwrap_or(0),
+        equipment: Some(
+            eq.split(['、', ',', '，'])
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(|x| match x.rsplit_once(['x', 'X', '×']) {
+                    Some((n, q)) if q.trim().parse::<i64>().is_ok() => tongxin_store::registry::Equipment {
+                        name: n.trim().into(),
+                        quantity: q.trim().parse().unwrap_or(1),
+                        note: String::new(),
+                    },
+                    _ => tongxin_store::registry::Equipment { name: x.into(), quantity: 1, note: String::new() },
+                })
+                .collect(),
+        ),
+    }
+}
+
+async fn new_org_page(u: PageUser) -> Response {
+    let l = page_layout(&u, "/orgs/new");
+    let f = OrgForm { division_code: u.authed.actor.division_code.clone().unwrap_or_default(), ..Default::default() };
+    render(&org_form_page(l, "/orgs/new".into(), f, vec![]))
+}
+
+async fn new_org_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let l = page_layout(&u, "/orgs/new");
+    let f = org_form_of(&pairs);
+    match st.app.create_org(&u.authed.actor, &u.ctx, &f).await {
+        Ok(id) => Redirect::to(&format!("/orgs/{id}")).into_response(),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, render(&org_form_page(l, "/orgs/new".into(), f, m))).into_response()
+            }
+            None => error_page(l, &e),
+        },
+    }
+}
+
+async fn edit_org_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}/edit"));
+    match st.app.org_detail(&u.authed.actor, &u.ctx, id, false).await {
+        Ok(d) if d.may.contains(&"edit") => {
+            let o = d.org;
+            let f = OrgForm {
+                name: o.name,
+                credit_code: o.credit_code,
+                kind: o.kind,
+                division_code: o.division_code,
+                address: o.address,
+                lon: o.lon,
+                lat: o.lat,
+                contact_name: o.contact_name,
+                contact_phone: String::new(),
+                domains: o.domains.split(',').filter(|x| !x.is_empty()).map(String::from).collect(),
+                specialties: o.specialties.split(',').filter(|x| !x.is_empty()).map(String::from).collect(),
+                grade: o.grade,
+                people_count: o.people_count,
+                equipment: Some(d.equipment),
+            };
+            render(&org_form_page(l, format!("/orgs/{id}/edit"), f, vec![]))
+        }
+        Ok(_) => error_page(l, &AppError::Forbidden),
+        Err(e) => error_page(l, &e),
+    }
+}
+
+async fn edit_org_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}/edit"));
+    let f = org_form_of(&pairs);
+    match st.app.update_org(&u.authed.actor, &u.ctx, id, &f).await {
+        Ok(()) => Redirect::to(&format!("/orgs/{id}")).into_response(),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => (StatusCode::UNPROCESSABLE_ENTITY, render(&org_form_page(l, format!("/orgs/{id}/edit"), f, m)))
+                .into_response(),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "org_detail.html")]
+struct OrgPage {
+    l: Layout,
+    d: OrgDetail,
+    kind: String,
+    state: String,
+    domains: String,
+    specialties: String,
+    grade: String,
+    history: Vec<(String, String, String, String)>,
+    reviews: Vec<(i64, String, String, String, String)>,
+    review_kinds: Vec<(&'static str, String)>,
+    results: Vec<(&'static str, String)>,
+    year: i64,
+    message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct DetailQuery {
+    unmask: Option<bool>,
+    msg: Option<String>,
+}
+
+async fn org_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    let t = l.t;
+    let d = match st.app.org_detail(&u.authed.actor, &u.ctx, id, q.unmask.unwrap_or(false)).await {
+        Ok(d) => d,
+        Err(e) => return error_page(l, &e),
+    };
+    let zh = t.zh();
+    let st_label = |k: &str| if k.is_empty() { String::new() } else { vocab::label(&vocab::STATES, k, zh) };
+    let history = d
+        .history
+        .iter()
+        .map(|h| {
+            (
+                super::beijing_time(h.at),
+                st_label(&h.from_state),
+                st_label(&h.to_state),
+                format!("{} {}", h.username, h.reason),
+            )
+        })
+        .collect();
+    let reviews = d
+        .reviews
+        .iter()
+        .map(|r| {
+            let results: &[Term] = match r.kind.as_str() {
+                "inspection" => &vocab::INSPECTION_RESULTS,
+                "evaluation" => &vocab::EVAL_GRADES,
+                _ => &vocab::SPOT_RESULTS,
+            };
+            (
+                r.year,
+                vocab::label(&vocab::REVIEW_KINDS, &r.kind, zh),
+                vocab::label(results, &r.result, zh),
+                r.findings.clone(),
+                r.username.clone(),
+            )
+        })
+        .collect();
+    let mut results = opts(&t, &vocab::INSPECTION_RESULTS);
+    results.extend(opts(&t, &vocab::EVAL_GRADES));
+    results.extend(opts(&t, &vocab::SPOT_RESULTS));
+    render(&OrgPage {
+        kind: vocab::label(&vocab::KINDS, &d.org.kind, zh),
+        state: st_label(&d.org.state),
+        domains: vocab::labels(&vocab::DOMAINS, &d.org.domains, zh),
+        specialties: vocab::labels(&vocab::SPECIALTIES, &d.org.specialties, zh),
+        grade: if d.org.grade.is_empty() { String::new() } else { vocab::label(&vocab::GRADES, &d.org.grade, zh) },
+        history,
+        reviews,
+        review_kinds: opts(&t, &vocab::REVIEW_KINDS),
+        results,
+        year: tongxin_app::registry::current_year() - 1,
+        message: q.msg,
+        d,
+        l,
+    })
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decision_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<DecisionForm>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    let Some(d) = Decision::parse(&f.decision) else { return error_page(l, &AppError::NotFound) };
+    match st.app.decide_org(&u.authed.actor, &u.ctx, id, d, &f.reason).await {
+        Ok(_) => Redirect::to(&format!("/orgs/{id}")).into_response(),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => redirect_msg(id, &m.join("；")),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+fn redirect_msg(id: i64, m: &str) -> Response {
+    Redirect::to(&format!("/orgs/{id}?{}", serde_urlencoded::to_string([("msg", m)]).unwrap_or_default()))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    kind: String,
+    year: i64,
+    result: String,
+    #[serde(default)]
+    findings: String,
+}
+
+async fn review_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<ReviewForm>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    match st.app.add_review(&u.authed.actor, &u.ctx, id, &f.kind, f.year, &f.result, &f.findings).await {
+        Ok(()) => Redirect::to(&format!("/orgs/{id}")).into_response(),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => redirect_msg(id, &m.join("；")),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "volunteers.html")]
+struct VolunteersPage {
+    l: Layout,
+    p: VolParams,
+    sel: Sel,
+    rows: Vec<(VolView, String)>,
+    skills: Vec<(&'static str, String)>,
+    certs: Vec<(&'static str, String)>,
+    next: Option<String>,
+    query: String,
+    error: Option<String>,
+}
+
+async fn volunteers_page(State(st): State<AppState>, u: PageUser, Query(p): Query<VolParams>) -> Response {
+    let l = page_layout(&u, "/volunteers");
+    let t = l.t;
+    let a = &u.authed.actor;
+    let g = |v: &Option<String>| v.clone().unwrap_or_default();
+    let base = vec![
+        ("q", g(&p.q)),
+        ("division", g(&p.division)),
+        ("skill", g(&p.skill)),
+        ("cert", g(&p.cert)),
+        ("insured", g(&p.insured)),
+        ("available_now", g(&p.available_now)),
+    ];
+    let query = serde_urlencoded::to_string(&base).unwrap_or_default();
+    let sk = vocab::skills();
+    let (rows, next, error) = match vol_filter_of(&st.app, a, &p).await {
+        Ok(f) => match st.app.list_volunteers(a, &f).await {
+            Ok(page) => {
+                let next = page.next_cursor.map(|c| {
+                    let mut q = base.clone();
+                    q.push(("cursor", c));
+                    format!("/volunteers?{}", serde_urlencoded::to_string(&q).unwrap_or_default())
+                });
+                let rows = page
+                    .items
+                    .into_iter()
+                    .map(|v| {
+                        let s = vocab::labels(&sk, &v.skills.join(","), t.zh());
+                        (v, s)
+                    })
+                    .collect();
+                (rows, next, None)
+            }
+            Err(e) => return error_page(l, &e),
+        },
+        Err(e) => match msgs(&t, &e) {
+            Some(m) => (vec![], None, Some(m.join("；"))),
+            None => return error_page(l, &e),
+        },
+    };
+    let sel = Sel {
+        skill: p.skill.clone().unwrap_or_default(),
+        cert: p.cert.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    render(&VolunteersPage {
+        skills: opts(&t, &sk),
+        certs: opts(&t, &vocab::CERT_KINDS),
+        rows,
+        next,
+        query,
+        error,
+        sel,
+        p,
+        l,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "volunteer_form.html")]
+struct VolunteerFormPage {
+    l: Layout,
+    f: VolForm,
+    skills: Vec<(&'static str, String)>,
+    slots: Vec<(&'static str, String)>,
+    errors: Vec<String>,
+    done: Option<i64>,
+}
+
+async fn new_volunteer_page(u: PageUser) -> Response {
+    let l = page_layout(&u, "/volunteers/new");
+    let t = l.t;
+    let f = VolForm { division_code: u.authed.actor.division_code.clone().unwrap_or_default(), ..Default::default() };
+    render(&VolunteerFormPage {
+        skills: opts(&t, &vocab::skills()),
+        slots: opts(&t, &vocab::WEEK_SLOTS),
+        f,
+        errors: vec![],
+        done: None,
+        l,
+    })
+}
+
+async fn new_volunteer_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let l = page_layout(&u, "/volunteers/new");
+    let t = l.t;
+    let one = |k: &str| pairs.iter().find(|p| p.0 == k).map(|p| p.1.trim().to_string()).unwrap_or_default();
+    let many = |k: &str| pairs.iter().filter(|p| p.0 == k).map(|p| p.1.clone()).collect::<Vec<_>>();
+    let f = VolForm {
+        name: one("name"),
+        id_number: one("id_number"),
+        phone: one("phone"),
+        division_code: one("division_code"),
+        skills: many("skills"),
+        insured: one("insured") == "on",
+        weekly: many("weekly"),
+        available_now: one("available_now") == "on",
+        ..Default::default()
+    };
+    let (skills, slots) = (opts(&t, &vocab::skills()), opts(&t, &vocab::WEEK_SLOTS));
+    match st.app.register_volunteer(&u.authed.actor, &u.ctx, &f).await {
+        Ok(id) => {
+            render(&VolunteerFormPage { skills, slots, f: VolForm::default(), errors: vec![], done: Some(id), l })
+        }
+        Err(e) => match msgs(&t, &e) {
+            Some(m) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&VolunteerFormPage { skills, slots, f, errors: m, done: None, l }),
+            )
+                .into_response(),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "registry_import.html")]
+struct ImportPage {
+    l: Layout,
+    which: String,
+    report: Option<ImportReport>,
+    file_b64: String,
+    all_or_nothing: bool,
+    errors: Vec<String>,
+    confirmed: bool,
+}
+
+async fn import_page(u: PageUser) -> Response {
+    let l = page_layout(&u, "/registry/import");
+    render(&ImportPage {
+        l,
+        which: "volunteers".into(),
+        report: None,
+        file_b64: String::new(),
+        all_or_nothing: false,
+        errors: vec![],
+        confirmed: false,
+    })
+}
+
+async fn run_import(
+    st: &AppState,
+    u: &PageUser,
+    which: &str,
+    bytes: &[u8],
+    opt: ImportOptions,
+) -> Result<ImportReport, AppError> {
+    let a = &u.authed.actor;
+    if which == "organizations" {
+        st.app.import_orgs(a, &u.ctx, bytes, opt).await
+    } else {
+        st.app.import_volunteers(a, &u.ctx, bytes, opt).await
+    }
+}
+
+async fn import_preview(State(st): State<AppState>, u: PageUser, mut mp: Multipart) -> Response {
+    let l = page_layout(&u, "/registry/import");
+    let (mut csrf, mut which, mut aon, mut file) = (String::new(), String::from("volunteers"), false, Vec::new());
+    loop {
+        match mp.next_field().await {
+            Ok(Some(f)) => {
+                let name = f.name().unwrap_or("").to_string();
+                let Ok(data) = f.bytes().await else {
+                    return (StatusCode::BAD_REQUEST, "upload failed").into_response();
+                };
+                match name.as_str() {
+                    "_csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+                    "which" => which = String::from_utf8_lossy(&data).into_owned(),
+                    "all_or_nothing" => aon = true,
+                    "file" => file = data.to_vec(),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    l.t.pick("上传失败或文件过大", "Upload failed or file too large").to_string(),
+                )
+                    .into_response()
+            }
+        }
+    }
+    if csrf.is_empty() || !constant_eq(&csrf, &u.authed.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            l.t.pick("表单已过期或来源不明，请刷新页面后重试", "The form expired; reload and try again").to_string(),
+        )
+            .into_response();
+    }
+    let opt = ImportOptions { dry_run: true, all_or_nothing: aon };
+    match run_import(&st, &u, &which, &file, opt).await {
+        Ok(r) => {
+            let file_b64 = base64::engine::general_purpose::STANDARD.encode(&file);
+            render(&ImportPage {
+                l,
+                which,
+                report: Some(r),
+                file_b64,
+                all_or_nothing: aon,
+                errors: vec![],
+                confirmed: false,
+            })
+        }
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&ImportPage {
+                    l,
+                    which,
+                    report: None,
+                    file_b64: String::new(),
+                    all_or_nothing: aon,
+                    errors: m,
+                    confirmed: false,
+                }),
+            )
+                .into_response(),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    which: String,
+    file_b64: String,
+    #[serde(default)]
+    all_or_nothing: String,
+}
+
+async fn import_confirm(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<ConfirmForm>) -> Response {
+    let l = page_layout(&u, "/registry/import");
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(f.file_b64.as_bytes()) else {
+        return error_page(l, &AppError::NotFound);
+    };
+    let aon = f.all_or_nothing == "1";
+    match run_import(&st, &u, &f.which, &bytes, ImportOptions { dry_run: false, all_or_nothing: aon }).await {
+        Ok(r) => render(&ImportPage {
+            l,
+            which: f.which,
+            report: Some(r),
+            file_b64: String::new(),
+            all_or_nothing: aon,
+            errors: vec![],
+            confirmed: true,
+        }),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&ImportPage {
+                    l,
+                    which: f.which,
+                    report: None,
+                    file_b64: String::new(),
+                    all_or_nothing: aon,
+                    errors: m,
+                    confirmed: false,
+                }),
+            )
+                .into_response(),
+            None => error_page(l, &e),
+        },
+    }
+}
