@@ -15,8 +15,9 @@
 //! price lowers it to attract its best slot, or drops it to zero). Bids are local and prices
 //! carry over between phases, so a tight region is settled by a few rounds of bidding instead
 //! of one search per slot as in the shortest-path method. [`crate::solve()`] starts with
-//! shortest paths and hands its exact partial state over to [`finish_auction`] when the market
-//! turns out to be saturated; [`solve_auction`] runs the auction alone.
+//! shortest paths and switches to this auction when the market turns out to be saturated.
+//! (Seeding the auction with the shortest-path potentials was measured slower than starting
+//! from zero prices: exact but partial potentials are a poor start at penalty-sized ε.)
 
 use crate::graph::CandidateGraph;
 use crate::solve::{collect, row_starts, Assignment, SolveMethod, NONE};
@@ -168,35 +169,6 @@ pub fn solve_auction(g: &CandidateGraph) -> Assignment {
     mk.run(max_w / THETA, all);
     let row_start = mk.row_start.clone();
     collect(g, &mk.holds, &row_start, SolveMethod::Auction)
-}
-
-/// Finishes a solve from a shortest-path state: `row_col[i]` is the responder column of slot
-/// `i` (or `NONE`), `v` the column potentials (0 on free columns, ≤ 0 on assigned ones) with
-/// every assigned slot on a column of least reduced cost. That is an exact (ε = 0)
-/// complementary-slackness state, so it seeds the auction at any ε; `pending` are the slots
-/// not added yet.
-pub(crate) fn finish_auction(g: &CandidateGraph, row_col: &[u32], v: &[i64], pending: Vec<u32>) -> Assignment {
-    let mut mk = Market::new(g);
-    for (j, &vj) in v.iter().enumerate() {
-        mk.price[j] = -vj * mk.scale;
-    }
-    for (i, &j) in row_col.iter().enumerate() {
-        if j != NONE {
-            let t = mk.row_task[i] as usize;
-            let e = (g.offsets[t] as usize..g.offsets[t + 1] as usize)
-                .find(|&e| g.cols[e] == j)
-                .expect("assigned along an edge");
-            mk.holds[i] = j;
-            mk.owner[j as usize] = i as u32;
-            mk.profit[i] = mk.weight(t, g.costs[e]) - mk.price[j as usize];
-        }
-    }
-    // Start at the scale of the penalties: deciding which slots stay unfilled moves prices
-    // by penalty-sized steps, which a small first ε would climb one ε at a time.
-    let max_w = (0..g.task_count()).map(|t| g.penalty[t] * mk.scale).max().unwrap_or(1);
-    mk.run(max_w / THETA, pending);
-    let row_start = mk.row_start.clone();
-    collect(g, &mk.holds, &row_start, SolveMethod::ShortestPathsThenAuction)
 }
 
 impl Market<'_> {

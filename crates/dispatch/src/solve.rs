@@ -15,8 +15,8 @@
 //! Dijkstra touches only a small neighbourhood and stops at the first free column. General
 //! min-cost-flow codes solve the generic network and are much slower here (OR-Tools: about
 //! 100× on the 10,000-task bench). When the market is saturated, every slot added re-explores
-//! a large tight region; past a work budget the exact partial state is handed to the
-//! ε-scaling auction of [`crate::auction`], which settles such regions with local bids.
+//! a large tight region; past a work budget the solve switches to the ε-scaling auction of
+//! [`crate::auction`], which settles such regions with local bids.
 //!
 //! Two facts keep the unfilled columns cheap: a free unfilled column of a task always has
 //! potential 0 (columns are never freed again once taken, and only scanned columns change
@@ -95,9 +95,7 @@ pub struct UnfilledTask {
 pub enum SolveMethod {
     /// Shortest augmenting paths only.
     ShortestPaths,
-    /// Shortest paths, then the auction after the market turned out saturated.
-    ShortestPathsThenAuction,
-    /// The ε-scaling auction alone.
+    /// The ε-scaling auction (chosen when shortest paths met a saturated market).
     Auction,
 }
 
@@ -313,7 +311,7 @@ impl<'g> Solver<'g> {
     }
 }
 
-/// Shortest-path work allowed per slot (columns scanned) before the solve hands over to the
+/// Shortest-path work allowed per slot (columns scanned) before the solve switches to the
 /// auction: beyond it the market is saturated and each new slot would re-explore a large tight
 /// region, which the auction settles with local bids instead.
 const SCAN_BUDGET_PER_SLOT: usize = 6;
@@ -321,14 +319,14 @@ const SCAN_BUDGET_PER_SLOT: usize = 6;
 /// Solves the dispatch min-cost flow on `graph` exactly.
 ///
 /// Slots are added by shortest augmenting paths; if the total search work passes a budget
-/// proportional to the number of slots, the exact partial state is handed to the ε-scaling
-/// auction ([`crate::auction`]), which finishes the remaining slots. Both are exact.
+/// proportional to the number of slots, the solve restarts with the ε-scaling auction
+/// ([`crate::auction`]). Both are exact.
 pub fn solve(graph: &CandidateGraph) -> Assignment {
     solve_with_budget(graph, SCAN_BUDGET_PER_SLOT)
 }
 
-/// [`solve`] with an explicit hand-over budget (`usize::MAX` = shortest paths only,
-/// `0` = auction after the first saturated search).
+/// [`solve`] with an explicit budget (`usize::MAX` = shortest paths only, `0` = auction as
+/// soon as one search scans anything).
 pub fn solve_with_budget(graph: &CandidateGraph, per_slot: usize) -> Assignment {
     let mut s = Solver::new(graph);
     let t = graph.task_count();
@@ -345,12 +343,10 @@ pub fn solve_with_budget(graph: &CandidateGraph, per_slot: usize) -> Assignment 
     let rows: Vec<u32> = order.iter().flat_map(|&ti| row_start[ti as usize]..row_start[ti as usize + 1]).collect();
     let budget = per_slot.saturating_mul(rows.len());
     let mut work = 0usize;
-    for (k, &r) in rows.iter().enumerate() {
+    for &r in &rows {
         work += s.add_row(r);
         if work > budget {
-            let row_col: Vec<u32> = s.row_col.iter().map(|&c| if (c as usize) < s.m { c } else { NONE }).collect();
-            let v: Vec<i64> = s.cols.iter().map(|c| c.v).collect();
-            return crate::auction::finish_auction(graph, &row_col, &v, rows[k + 1..].to_vec());
+            return crate::auction::solve_auction(graph);
         }
     }
     let row_col: Vec<u32> = s.row_col.iter().map(|&c| if (c as usize) < s.m { c } else { NONE }).collect();
