@@ -102,12 +102,23 @@ pub struct App {
     pub config: AppConfig,
     /// This node's live-event hub.
     pub live: std::sync::Arc<live::Hub>,
+    /// Key for personal data at rest (registry): from `TONGXIN_DATA_KEY`, dev key when unset.
+    pub crypto: std::sync::Arc<registry::crypto::PersonalCrypto>,
 }
 
 impl App {
     /// Builds the application.
+    ///
+    /// Panics when `TONGXIN_DATA_KEY` is set but malformed: running with a wrong key would
+    /// write personal data that cannot be read back.
     pub fn new(store: Store, config: AppConfig) -> App {
-        App { store, config, live: Default::default() }
+        let crypto = registry::crypto::PersonalCrypto::from_env().unwrap_or_else(|e| panic!("{e}"));
+        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default() }
+    }
+
+    /// Builds the application with an explicit personal-data key.
+    pub fn with_crypto(store: Store, config: AppConfig, crypto: registry::crypto::PersonalCrypto) -> App {
+        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default() }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod divisions;
 pub mod me;
 pub mod orgs;
 pub mod users;
+pub mod volunteers;
 
 use crate::error::{ApiError, Problem};
 use crate::AppState;
@@ -33,8 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/divisions", get(divisions::search))
         .route("/divisions/{code}", get(divisions::get_one))
         .route("/divisions/{code}/children", get(divisions::children))
-        .route("/organizations", get(orgs::list))
         .route("/users", post(users::create))
+        .merge(orgs::registry_router())
         .fallback(not_found)
 }
 
@@ -61,7 +62,12 @@ fn lang_of(h: &axum::http::HeaderMap) -> Lang {
     info(title = "Tongxin 同心 API", description = "政府与社会力量应急协同平台接口 / Emergency cooperation platform API. \
         Authenticate with the session cookie (send X-CSRF-Token on writes) or `Authorization: Bearer <token>`."),
     paths(me::login, me::logout, me::me, me::change_password, me::create_token, divisions::search, divisions::get_one,
-          divisions::children, orgs::list, users::create, crate::live::list_notifications, crate::live::mark_read),
+          divisions::children, orgs::list, users::create,
+          orgs::create, orgs::update, orgs::detail, orgs::decide, orgs::add_review, orgs::add_policy, orgs::create_team,
+          orgs::memberships, orgs::template, orgs::import, orgs::export, orgs::record_training, volunteers::list,
+          volunteers::register, volunteers::detail, volunteers::add_certificate, volunteers::set_availability,
+          volunteers::request_membership, volunteers::decide_membership, volunteers::export,
+          crate::live::list_notifications, crate::live::mark_read),
     components(schemas(Problem, crate::error::ProblemField)),
     tags((name = "auth", description = "登录与会话 / Sessions"), (name = "divisions", description = "行政区划 / Divisions"),
          (name = "registry", description = "社会力量名录 / Registry"), (name = "admin", description = "账号管理 / Accounts"))

@@ -4,6 +4,7 @@
 mod api;
 mod live;
 mod pages;
+mod registry;
 
 use std::sync::Arc;
 use tongxin_app::{App, AppConfig};
