@@ -8,7 +8,7 @@
 
 use crate::geo::GeoPoint;
 use crate::graph::CandidateGraph;
-use crate::index::{best_for_task, candidates, ResponderIndex, DEFAULT_CELL_M};
+use crate::index::{best_for_task, candidates_with_threads, ResponderIndex, DEFAULT_CELL_M};
 use crate::model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId};
 use crate::solve::solve;
 use rand::{Rng, SeedableRng};
@@ -34,6 +34,9 @@ pub struct BenchArgs {
     /// Also write the solved flow network to this file in DIMACS min-cost-flow format.
     #[arg(long, value_name = "FILE")]
     pub export_dimacs: Option<PathBuf>,
+    /// Threads for the candidate search (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Runs the timed steps this many times and reports the fastest (robust on a busy machine).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
@@ -200,6 +203,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
     let tasks = generate_tasks(args.tasks, args.seed);
 
     let repeat = args.repeat.max(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = args.threads.unwrap_or(cores).max(1);
     let (mut index_ms, mut candidates_ms, mut solve_ms) = (f64::MAX, f64::MAX, f64::MAX);
     let mut built = None;
     for _ in 0..repeat {
@@ -208,7 +213,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         index_ms = index_ms.min(ms(t0));
 
         let t1 = Instant::now();
-        let graph: CandidateGraph = candidates(&index, &tasks, args.k)?;
+        let graph: CandidateGraph = candidates_with_threads(&index, &tasks, args.k, threads)?;
         candidates_ms = candidates_ms.min(ms(t1));
 
         let t2 = Instant::now();
@@ -256,7 +261,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         "k": args.k,
         "repeat": repeat,
         "seed": args.seed,
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cores": cores,
+        "threads": threads,
         "index_ms": index_ms,
         "candidates_ms": candidates_ms,
         "solve_ms": solve_ms,

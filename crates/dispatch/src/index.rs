@@ -569,6 +569,17 @@ pub fn best_for_task(index: &ResponderIndex, task: &Task) -> Result<Vec<Candidat
 /// Builds the candidate graph: for each task its `max(k, head_count)` nearest eligible free
 /// responders within its maximum distance. Runs on all available cores.
 pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<CandidateGraph, DispatchError> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    candidates_with_threads(index, tasks, k, threads)
+}
+
+/// [`candidates`] on at most `threads` threads (at least one, at most 16).
+pub fn candidates_with_threads(
+    index: &ResponderIndex,
+    tasks: &[Task],
+    k: usize,
+    threads: usize,
+) -> Result<CandidateGraph, DispatchError> {
     if k == 0 {
         return Err(DispatchError::ZeroK);
     }
@@ -582,7 +593,7 @@ pub fn candidates(index: &ResponderIndex, tasks: &[Task], k: usize) -> Result<Ca
             return Err(DispatchError::DuplicateTaskId(t.id));
         }
     }
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
+    let threads = threads.clamp(1, 16);
     // Query in grid order: tasks cluster around incidents, so consecutive queries read the
     // same cells from cache. Results are put back in input order below.
     let mut order: Vec<u32> = (0..tasks.len() as u32).collect();

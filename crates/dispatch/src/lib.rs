@@ -31,7 +31,7 @@ pub use claims::{Accepted, Claims, Hold, Offer, OfferId, TaskStatus};
 pub use error::DispatchError;
 pub use geo::GeoPoint;
 pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdges};
-pub use index::{best_for_task, candidates, Candidate, ResponderIndex};
+pub use index::{best_for_task, candidates, candidates_with_threads, Candidate, ResponderIndex};
 pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
 pub use solve::{solve, solve_with_budget, AssignedPair, Assignment, SolveMethod, UnfilledReason, UnfilledTask};
 

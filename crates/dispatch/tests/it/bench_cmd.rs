@@ -16,6 +16,7 @@ fn bench_reports_figures_and_exports_the_solved_graph() {
         export_dimacs: Some(PathBuf::from(&file)),
         cell_m: 500.0,
         repeat: 2,
+        threads: None,
     };
     let v = run(&args).unwrap();
     for key in
