@@ -242,10 +242,17 @@ impl App {
 
         let pb = bar(progress, plan.volunteers as u64, "志愿者 vols");
         let mut batch = Vec::with_capacity(10_000);
+        // ID numbers are unique per person; at city scale random ones collide now and then.
+        let mut seen_ids = std::collections::HashSet::with_capacity(plan.volunteers);
         for _ in 0..plan.volunteers {
             let c = tree.pick_community(&mut f);
             let d6 = c.code[..6].to_string();
-            let p = f.person(&d6, 18..=70, today);
+            let p = loop {
+                let p = f.person(&d6, 18..=70, today);
+                if seen_ids.insert(p.id_number.clone()) {
+                    break p;
+                }
+            };
             let (lon, lat) = f.point_in_district(&d6);
             let org_id = if f.chance(600) { orgs_by_district.get(&d6).map(|v| *f.pick(v)) } else { None };
             let available_now = f.chance(150);
