@@ -1,0 +1,1 @@
+//! Incidents, graded mobilisation, tasks and dispatch (capabilities B, C, D): pure rules.

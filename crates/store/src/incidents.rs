@@ -1,0 +1,1 @@
+//! Incidents, mobilisation, tasks and dispatch (capabilities B, C, D): tables and queries.

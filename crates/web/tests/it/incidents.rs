@@ -1,0 +1,1 @@
+//! Incidents, mobilisation, tasks and dispatch over HTTP on every backend.
