@@ -10,6 +10,8 @@ use std::process::ExitCode;
 pub enum BenchCommand {
     /// Area targeting over millions of points (neighbourhood, district with a hole, city, 3 km circle).
     Target(tongxin_area::bench::BenchArgs),
+    /// Exact dispatch of responders to tasks at city scale (candidates + min-cost flow).
+    Dispatch(tongxin_dispatch::bench::BenchArgs),
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -23,6 +25,10 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
     match c {
         BenchCommand::Target(args) => {
             tokio::task::spawn_blocking(move || tongxin_area::bench::run(&args, &mut std::io::stdout())).await??;
+        }
+        BenchCommand::Dispatch(args) => {
+            let v = tokio::task::spawn_blocking(move || tongxin_dispatch::bench::run(&args)).await??;
+            println!("{v}");
         }
         BenchCommand::Seed { seed } => {
             let app = open(&r.db).await?;

@@ -1,0 +1,114 @@
+//! Idempotency keys: the first request with a key reserves it; its response is stored; retries
+//! with the same key and the same request get that response back, a different request is refused.
+
+use crate::{col, map_unique, now_ms, Result, Store, StoreError};
+
+/// What a key holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// Newly reserved for this request: run it.
+    Reserved,
+    /// Already completed with the same request: replay (status, content type, body).
+    Completed {
+        /// HTTP status.
+        status: u16,
+        /// Content type.
+        content_type: String,
+        /// Body (UTF-8 text; binary responses are not stored).
+        body: String,
+    },
+    /// The same key was used for a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
+/// Reservations older than this without a stored response are treated as abandoned (the node
+/// died mid-request) and may be taken over.
+pub const ABANDON_MS: i64 = 60_000;
+
+impl Store {
+    /// Reserves `key` for `owner`, or reports what it already holds.
+    pub async fn idem_reserve(&self, owner: &str, key: &str, request_hash: &str) -> Result<KeyState> {
+        for _ in 0..2 {
+            let mut tx = self.begin().await?;
+            let ins =
+                sqlx::query("INSERT INTO idempotency_keys (owner, key, request_hash, created_at) VALUES ($1,$2,$3,$4)")
+                    .bind(owner.to_string())
+                    .bind(key.to_string())
+                    .bind(request_hash.to_string())
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await;
+            match ins.map_err(map_unique) {
+                Ok(_) => {
+                    tx.commit().await?;
+                    return Ok(KeyState::Reserved);
+                }
+                Err(StoreError::Conflict(_)) => {
+                    drop(tx);
+                }
+                Err(e) => return Err(e),
+            }
+            let r = sqlx::query(
+                "SELECT request_hash, status, content_type, body, completed, created_at FROM idempotency_keys \
+                 WHERE owner = $1 AND key = $2",
+            )
+            .bind(owner.to_string())
+            .bind(key.to_string())
+            .fetch_optional(self.reader())
+            .await?;
+            let Some(r) = r else { continue };
+            let hash: String = col(&r, "request_hash")?;
+            if hash != request_hash {
+                return Ok(KeyState::Mismatch);
+            }
+            if col::<i64>(&r, "completed")? == 1 {
+                return Ok(KeyState::Completed {
+                    status: col::<i64>(&r, "status")? as u16,
+                    content_type: col(&r, "content_type")?,
+                    body: col(&r, "body")?,
+                });
+            }
+            if now_ms() - col::<i64>(&r, "created_at")? < ABANDON_MS {
+                return Ok(KeyState::InProgress);
+            }
+            self.idem_release(owner, key).await?;
+        }
+        Ok(KeyState::InProgress)
+    }
+
+    /// Stores the response of a reserved key.
+    pub async fn idem_complete(
+        &self,
+        owner: &str,
+        key: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3, completed = 1 WHERE owner = $4 AND key = $5")
+            .bind(status as i64)
+            .bind(content_type.to_string())
+            .bind(body.to_string())
+            .bind(owner.to_string())
+            .bind(key.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Frees a reservation (the request failed before changing anything, so a retry may run).
+    pub async fn idem_release(&self, owner: &str, key: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND completed = 0")
+            .bind(owner.to_string())
+            .bind(key.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
