@@ -7,6 +7,7 @@ pub mod api;
 pub mod assets;
 pub mod error;
 pub mod i18n;
+pub mod idempotency;
 pub mod live;
 pub mod ops;
 pub mod pages;
@@ -76,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(live::router())
         .merge(assets::router())
+        // Inner to `resolve`: idempotency keys belong to the resolved caller.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(limit))

@@ -211,3 +211,33 @@ async fn openapi_health_and_metrics() {
         t.stop().await;
     }
 }
+
+#[tokio::test]
+async fn idempotency_key_replays_the_first_response() {
+    for t in apps().await {
+        let (c, csrf) = t.login("admin").await;
+        let post = |body: Value, key: &str| {
+            c.post(t.url("/api/v1/me/tokens"))
+                .header("x-csrf-token", &csrf)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+        };
+        let r1 = post(json!({ "name": "重试测试" }), "k-1").await.unwrap();
+        assert_eq!(r1.status(), 201);
+        let t1 = r1.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        let r2 = post(json!({ "name": "重试测试" }), "k-1").await.unwrap();
+        assert_eq!(r2.status(), 201);
+        assert_eq!(r2.headers()["idempotent-replayed"], "true");
+        assert_eq!(r2.json::<Value>().await.unwrap()["token"], t1.as_str(), "the retry gets the first response");
+        let made = t.app.store.audit_recent("token.create", 10).await.unwrap();
+        assert_eq!(made.len(), 1, "the retry changed nothing");
+        let r3 = post(json!({ "name": "另一个" }), "k-1").await.unwrap();
+        let (s, ct, _) = problem(r3).await;
+        assert_eq!((s, ct.as_str()), (422, "application/problem+json"));
+        // Another key is another request.
+        assert_eq!(post(json!({ "name": "另一个" }), "k-2").await.unwrap().status(), 201);
+        assert_eq!(t.app.store.audit_recent("token.create", 10).await.unwrap().len(), 2);
+        t.stop().await;
+    }
+}

@@ -1,0 +1,119 @@
+//! `Idempotency-Key` for every state-changing request: a retry with the same key returns the
+//! first response and changes nothing; the same key with a different request is a 422.
+//! Keys belong to the caller (account, or client IP when anonymous).
+
+use crate::error::Problem;
+use crate::session::Caller;
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use tongxin_domain::Lang;
+use tongxin_store::idempotency::KeyState;
+
+/// Largest response stored for replay; larger ones are not replayable (the key is released).
+const MAX_STORED: usize = 1024 * 1024;
+
+fn problem(lang: Lang, status: StatusCode, kind: &str, zh: &str, en: &str) -> Response {
+    Problem::new(status, kind, if lang == Lang::Zh { zh } else { en }.to_string()).into_response()
+}
+
+/// Middleware (runs after the caller is resolved).
+pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+        return next.run(req).await;
+    };
+    let caller = req.extensions().get::<Caller>().cloned();
+    let lang = caller.as_ref().map(|c| c.ctx.lang).unwrap_or_default();
+    if key.is_empty() || key.len() > 200 {
+        return problem(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "idempotency-key",
+            "Idempotency-Key 长度须为 1–200",
+            "Idempotency-Key must be 1–200 characters",
+        );
+    }
+    let owner = match &caller {
+        Some(Caller { authed: Some(a), .. }) => format!("u:{}", a.actor.user_id),
+        Some(c) => format!("ip:{}", c.ctx.ip),
+        None => "ip:".to_string(),
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, st.cfg.max_body_bytes).await else {
+        return problem(lang, StatusCode::PAYLOAD_TOO_LARGE, "too-large", "请求体过大", "Request body is too large");
+    };
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str());
+    h.update(b" ");
+    h.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
+    h.update(b"\n");
+    h.update(&bytes);
+    let hash = hex::encode(h.finalize());
+    let store = &st.app.store;
+    match store.idem_reserve(&owner, &key, &hash).await {
+        Ok(KeyState::Reserved) => {}
+        Ok(KeyState::Completed { status, content_type, body }) => {
+            let mut r = Response::new(Body::from(body));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                r.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return r;
+        }
+        Ok(KeyState::Mismatch) => {
+            return problem(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-mismatch",
+                "同一个 Idempotency-Key 已用于另一个不同的请求",
+                "This Idempotency-Key was already used for a different request",
+            )
+        }
+        Ok(KeyState::InProgress) => {
+            return problem(
+                lang,
+                StatusCode::CONFLICT,
+                "idempotency-in-progress",
+                "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试",
+                "A request with this Idempotency-Key is still in progress; retry shortly",
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "idempotency store failed");
+            return problem(
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "服务暂不可用",
+                "Service unavailable",
+            );
+        }
+    }
+    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (rparts, rbody) = resp.into_parts();
+    let Ok(rbytes) = axum::body::to_bytes(rbody, MAX_STORED).await else {
+        let _ = store.idem_release(&owner, &key).await;
+        return problem(lang, StatusCode::INTERNAL_SERVER_ERROR, "internal", "响应过大", "Response too large");
+    };
+    let ct = rparts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    match std::str::from_utf8(&rbytes) {
+        // Server errors changed nothing (transactions roll back): let a retry run again.
+        Ok(text) if !rparts.status.is_server_error() => {
+            if let Err(e) = store.idem_complete(&owner, &key, rparts.status.as_u16(), &ct, text).await {
+                tracing::error!(error = %e, "storing idempotent response failed");
+            }
+        }
+        _ => {
+            let _ = store.idem_release(&owner, &key).await;
+        }
+    }
+    Response::from_parts(rparts, Body::from(rbytes))
+}
