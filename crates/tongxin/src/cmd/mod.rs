@@ -56,7 +56,10 @@ pub async fn open(db: &DbSettings) -> anyhow::Result<App> {
     let url = db.url()?;
     let store = Store::connect(&StoreConfig { url, max_connections: db.max_connections, pg_schema: None }).await?;
     store.migrate().await?;
-    Ok(App::new(store, AppConfig::default()))
+    let app = App::new(store, AppConfig::default());
+    // Rows written before personal data was encrypted at rest are encrypted now (idempotent).
+    app.encrypt_legacy_personal_data().await?;
+    Ok(app)
 }
 
 /// Runs the chosen command.
