@@ -12,6 +12,8 @@ pub enum BenchCommand {
     Target(tongxin_area::bench::BenchArgs),
     /// Exact dispatch of responders to tasks at city scale (candidates + min-cost flow).
     Dispatch(tongxin_dispatch::bench::BenchArgs),
+    /// Registry list pages and volunteer export at city scale (after `bench seed`).
+    Registry(super::bench_registry::RegistryBench),
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -30,6 +32,7 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
             let v = tokio::task::spawn_blocking(move || tongxin_dispatch::bench::run(&args)).await??;
             println!("{v}");
         }
+        BenchCommand::Registry(a) => super::bench_registry::run(r, a).await?,
         BenchCommand::Seed { seed } => {
             let app = open(&r.db).await?;
             let rep = app.seed(tongxin_app::seed::Scale::City, seed, true).await?;

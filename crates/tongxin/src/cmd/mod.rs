@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bench;
+pub mod bench_registry;
 pub mod import;
 pub mod seed;
 pub mod serve;
