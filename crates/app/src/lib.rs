@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod divisions;
+pub mod incidents;
 pub mod live;
 pub mod registry;
 pub mod seed;

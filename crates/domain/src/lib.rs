@@ -6,6 +6,7 @@ pub mod codes;
 pub mod division;
 pub mod fake;
 pub mod i18n;
+pub mod incidents;
 pub mod page;
 pub mod role;
 pub mod validation;

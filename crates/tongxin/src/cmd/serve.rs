@@ -32,6 +32,7 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(?rep, "演示数据已生成 / demo data generated");
         }
         app.ensure_demo_accounts().await?;
+        app.seed_incidents().await?;
     }
     app.live.start(app.store.clone());
     let cfg = WebConfig {

@@ -5,6 +5,7 @@
 //! parameters, `?division=` for a subtree. Errors are problem+json in the request's language.
 
 pub mod divisions;
+pub mod incidents;
 pub mod me;
 pub mod orgs;
 pub mod users;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/divisions/{code}/children", get(divisions::children))
         .route("/users", post(users::create))
         .merge(orgs::registry_router())
+        .merge(incidents::router())
         .fallback(not_found)
 }
 

@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama + htmx). Chinese first; every form carries the CSRF token.
 
 pub mod capability;
+pub mod incidents;
 pub mod registry;
 
 use crate::i18n::Tr;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/logout-all", post(account_logout_all))
         .route("/audit", get(audit_page))
         .merge(registry::router())
+        .merge(incidents::router())
 }
 
 /// What the shared layout needs.
