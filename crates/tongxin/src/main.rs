@@ -60,6 +60,16 @@ pub enum Command {
     /// Import reference data.
     #[command(subcommand)]
     Import(cmd::import::ImportCommand),
+    /// Write an online, consistent backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump) to FILE.
+    Backup {
+        /// Backup file to create (never overwritten).
+        file: PathBuf,
+    },
+    /// Replace the database with a backup made by `tongxin backup` (stop the server first).
+    Restore {
+        /// Backup file.
+        file: PathBuf,
+    },
     /// Benchmarks (run with --release); each prints one JSON line per measurement.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),

@@ -202,3 +202,150 @@ fn cap_check_accepts_a_real_alert_and_rejects_a_broken_one() {
     assert!(text(&o).contains("bad.xml:"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn backup_and_restore_round_trip_on_sqlite() {
+    let d = tmp("backup");
+    let data = d.join("data");
+    let run = |args: &[&str]| {
+        let o = bin().arg("--data").arg(&data).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        o
+    };
+    run(&[
+        "admin",
+        "create-user",
+        "--username",
+        "before1",
+        "--password",
+        "Passw0rd1",
+        "--role",
+        "supervisor",
+        "--division",
+        "320500000000",
+    ]);
+    let file = d.join("tongxin.backup");
+    run(&["backup", file.to_str().unwrap()]);
+    let o = bin().arg("--data").arg(&data).arg("backup").arg(&file).output().unwrap();
+    assert!(!o.status.success(), "an existing backup is never overwritten");
+    run(&[
+        "admin",
+        "create-user",
+        "--username",
+        "after1",
+        "--password",
+        "Passw0rd1",
+        "--role",
+        "supervisor",
+        "--division",
+        "320500000000",
+    ]);
+    run(&["restore", file.to_str().unwrap()]);
+    let o = run(&["audit", "verify"]);
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+    // The account made after the backup is gone; the one before it is there.
+    let o = bin()
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "before1",
+            "--password",
+            "Passw0rd1",
+            "--role",
+            "supervisor",
+            "--division",
+            "320500000000",
+        ])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("username"), "before1 exists after restore: {}", text(&o));
+    run(&[
+        "admin",
+        "create-user",
+        "--username",
+        "after1",
+        "--password",
+        "Passw0rd1",
+        "--role",
+        "supervisor",
+        "--division",
+        "320500000000",
+    ]);
+    let o = bin().arg("--data").arg(&data).arg("restore").arg(d.join("missing.backup")).output().unwrap();
+    assert!(!o.status.success());
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn backup_and_restore_round_trip_on_postgres() {
+    let Ok(base) = std::env::var("TONGXIN_TEST_PG") else {
+        eprintln!("skipped: TONGXIN_TEST_PG not set");
+        return;
+    };
+    if std::process::Command::new("pg_dump").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "pg_dump must be installed in CI");
+        return;
+    }
+    // A database of its own: restore replaces everything in it.
+    let name = format!("tongxin_backup_{}", std::process::id());
+    let admin = |sql: String| {
+        let o =
+            std::process::Command::new("psql").arg(&base).args(["-v", "ON_ERROR_STOP=1", "-c", &sql]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    admin(format!("DROP DATABASE IF EXISTS {name}"));
+    admin(format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    let d = tmp("pgbackup");
+    let run = |args: &[&str]| {
+        let o = bin().arg("--database-url").arg(&url).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        o
+    };
+    run(&[
+        "admin",
+        "create-user",
+        "--username",
+        "pgbefore",
+        "--password",
+        "Passw0rd1",
+        "--role",
+        "supervisor",
+        "--division",
+        "320500000000",
+    ]);
+    let file = d.join("pg.backup");
+    run(&["backup", file.to_str().unwrap()]);
+    run(&[
+        "admin",
+        "create-user",
+        "--username",
+        "pgafter",
+        "--password",
+        "Passw0rd1",
+        "--role",
+        "supervisor",
+        "--division",
+        "320500000000",
+    ]);
+    run(&["restore", file.to_str().unwrap()]);
+    let o = run(&["audit", "verify"]);
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+    run(&[
+        "admin",
+        "create-user",
+        "--username",
+        "pgafter",
+        "--password",
+        "Passw0rd1",
+        "--role",
+        "supervisor",
+        "--division",
+        "320500000000",
+    ]);
+    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod bench_registry;
 pub mod import;
@@ -78,6 +79,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(c) => admin::run(&r, c).await,
         Command::Audit(c) => audit::run(&r, c).await,
         Command::Import(c) => import::run(&r, c).await,
+        Command::Backup { file } => backup::backup(&r, &file).await,
+        Command::Restore { file } => backup::restore(&r, &file).await,
         Command::Bench(c) => bench::run(&r, c).await,
         Command::Cap(c) => Ok(ExitCode::from(tongxin_cap::cli::run(&c, &mut std::io::stdout())?.clamp(0, 255) as u8)),
     }
