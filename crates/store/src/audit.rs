@@ -38,6 +38,11 @@ pub fn entry_hash(e: &AuditEntry, prev_hash: &str) -> String {
 /// Appends a record inside `tx`. The head row update serialises concurrent appends on
 /// PostgreSQL (row lock until commit), so the chain never forks.
 pub async fn append(tx: &mut Tx, input: AuditInput) -> Result<i64> {
+    append_at(tx, input, now_ms()).await
+}
+
+/// Appends a record with a given time (imports and tests of retention).
+pub async fn append_at(tx: &mut Tx, input: AuditInput, at_ms: i64) -> Result<i64> {
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await?;
@@ -45,7 +50,7 @@ pub async fn append(tx: &mut Tx, input: AuditInput) -> Result<i64> {
     let prev: String = col(&head, "hash")?;
     let e = AuditEntry {
         seq,
-        at_ms: now_ms(),
+        at_ms,
         user_id: input.user_id,
         username: input.username,
         role: input.role,
@@ -80,6 +85,48 @@ pub async fn append(tx: &mut Tx, input: AuditInput) -> Result<i64> {
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await?;
     Ok(seq)
+}
+
+/// Removes audit records older than `before_ms` (the retention job), keeping the chain
+/// verifiable: the anchor records where it now starts. The removal is itself audited, in the
+/// same transaction. Returns the number of records removed.
+pub async fn prune(tx: &mut Tx, before_ms: i64, by: AuditInput) -> Result<i64> {
+    // Lock the head first so no append interleaves.
+    let head =
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash").fetch_one(&mut **tx).await?;
+    let head_seq: i64 = col(&head, "seq")?;
+    let head_hash: String = col(&head, "hash")?;
+    let keep = sqlx::query("SELECT seq, prev_hash FROM audit_log WHERE at >= $1 ORDER BY seq LIMIT 1")
+        .bind(before_ms)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (first_kept, prev) = match keep {
+        Some(r) => (col::<i64>(&r, "seq")?, col::<String>(&r, "prev_hash")?),
+        None => (head_seq + 1, head_hash),
+    };
+    let n =
+        sqlx::query("DELETE FROM audit_log WHERE seq < $1").bind(first_kept).execute(&mut **tx).await?.rows_affected()
+            as i64;
+    if n > 0 {
+        sqlx::query("UPDATE audit_anchor SET seq = $1, prev_hash = $2 WHERE id = 1")
+            .bind(first_kept)
+            .bind(prev)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let summary = format!("{{\"removed\":{n},\"before_ms\":{before_ms}}}");
+    append(
+        tx,
+        AuditInput {
+            action: "audit.prune".into(),
+            object_type: "audit_log".into(),
+            object_id: "*".into(),
+            summary,
+            ..by
+        },
+    )
+    .await?;
+    Ok(n)
 }
 
 /// Outcome of a chain verification.
@@ -134,8 +181,14 @@ impl Store {
              request_id, ip, prev_hash, hash FROM audit_log ORDER BY seq",
         )
         .fetch(self.reader());
-        let mut expected_prev = GENESIS_HASH.to_string();
-        let mut expected_seq = 1i64;
+        // The retention job may have removed old records: the chain starts at the anchor.
+        let anchor =
+            sqlx::query("SELECT seq, prev_hash FROM audit_anchor WHERE id = 1").fetch_optional(self.reader()).await?;
+        let (mut expected_seq, mut expected_prev) = match anchor {
+            Some(a) => (col::<i64>(&a, "seq")?, col::<String>(&a, "prev_hash")?),
+            None => (1, GENESIS_HASH.to_string()),
+        };
+        let first_seq = expected_seq;
         while let Some(r) = rows.try_next().await? {
             let e = AuditEntry {
                 seq: col(&r, "seq")?,
@@ -187,7 +240,7 @@ impl Store {
                 en: format!("chain tail is incomplete: head says {hseq} records"),
             });
         }
-        Ok(VerifyOutcome::Intact { records: expected_seq - 1 })
+        Ok(VerifyOutcome::Intact { records: expected_seq - first_seq })
     }
 
     /// The newest records, newest first, optionally only those of one action prefix.

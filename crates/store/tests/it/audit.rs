@@ -97,3 +97,34 @@ async fn concurrent_appends_keep_one_chain() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn retention_removes_old_records_and_the_chain_still_verifies() {
+    for db in dbs().await {
+        let s = &db.store;
+        let day = 86_400_000i64;
+        let now = tongxin_store::now_ms();
+        let mut tx = s.begin().await.unwrap();
+        for i in 0..3 {
+            tongxin_store::audit::append_at(&mut tx, input(i), now - 200 * day).await.unwrap();
+        }
+        for i in 3..5 {
+            append(&mut tx, input(i)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        let by = AuditInput { username: "system".into(), role: "system".into(), ..Default::default() };
+        let n = tongxin_store::audit::prune(&mut tx, now - 180 * day, by).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(n, 3, "{:?}", s.backend());
+        assert_eq!(s.audit_verify().await.unwrap(), VerifyOutcome::Intact { records: 3 }, "2 kept + the prune record");
+        let pruned = s.audit_recent("audit.prune", 5).await.unwrap();
+        assert_eq!(pruned.len(), 1, "the retention job is itself audited");
+        // Deleting the first kept record is still detected.
+        let mut tx = s.begin().await.unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = 4").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(matches!(s.audit_verify().await.unwrap(), VerifyOutcome::Broken { seq: 4, .. }));
+        db.cleanup().await;
+    }
+}
