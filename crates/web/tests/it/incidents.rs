@@ -1,1 +1,331 @@
-//! Incidents, mobilisation, tasks and dispatch over HTTP on every backend.
+//! Incidents, mobilisation, tasks and dispatch over HTTP on every backend: the main flow
+//! (report → raise level → standby notice → answer → task → offer → accept → check-in/out →
+//! hours and 1-3-5-10), jurisdiction scoping by id, duplicates and merging, and the races
+//! (two officers confirming the same pick, a late accept, double booking, head count 0,
+//! check-in outside the geofence).
+
+use super::{apps, TestApp};
+use serde_json::{json, Value};
+use tongxin_store::registry::{insert_volunteers, NewVolunteer};
+
+/// Adds located, insured, available volunteers of organisation 1 in Gusu; the first is the
+/// demo volunteer account `zhiyuan`. Returns their ids in order.
+async fn volunteers(t: &TestApp, n: usize) -> Vec<i64> {
+    let app = &t.app;
+    let zhiyuan = app.store.user_by_username("zhiyuan").await.unwrap().id;
+    let street = app.store.division(tongxin_app::seed::DEMO_STREET).await.unwrap();
+    let rows: Vec<NewVolunteer> = (0..n)
+        .map(|k| NewVolunteer {
+            name: format!("志愿者{k}"),
+            id_hash: format!("idhash-{k}"),
+            id_enc: String::new(),
+            phone_enc: String::new(),
+            phone_hash: format!("ph-{k}"),
+            birth_year: 1990,
+            real_name: true,
+            division_code: street.code.clone(),
+            division_path: street.path.clone(),
+            lon: Some(120.6335 + k as f64 * 0.002),
+            lat: Some(31.3172),
+            skills: "first_aid".into(),
+            insured: true,
+            org_id: Some(1),
+            weekly: String::new(),
+            available_now: true,
+            cert_kinds: String::new(),
+            user_id: if k == 0 { Some(zhiyuan) } else { None },
+        })
+        .collect();
+    let mut tx = app.store.begin().await.unwrap();
+    insert_volunteers(&mut tx, &rows, 0).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut b = tongxin_store::sql::SqlBuf::new("SELECT id FROM volunteers ORDER BY id");
+    let r = b.push("").query().fetch_all(app.store.reader()).await.unwrap();
+    r.iter().map(|r| tongxin_store::col::<i64>(r, "id").unwrap()).collect()
+}
+
+async fn post(c: &reqwest::Client, csrf: &str, url: String, body: Value) -> (u16, Value) {
+    let r = c.post(url).header("x-csrf-token", csrf).json(&body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(c: &reqwest::Client, url: String) -> (u16, Value) {
+    let r = c.get(url).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn report_body(title: &str, lon: f64, lat: f64, division: &str) -> Value {
+    json!({"title": title, "category": "natural", "subtype": "rainstorm", "severity": 4, "lon": lon, "lat": lat,
+           "radius_m": 300, "division_code": division})
+}
+
+#[tokio::test]
+async fn report_raise_standby_answer_dispatch_accept_check_in_out_hours() {
+    for t in apps().await {
+        let vols = volunteers(&t, 3).await;
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (s, _) = post(&cmd, &ccsrf, t.url("/api/v1/mobilisation-plans"), json!({"name": "内涝四级待命",
+            "category": "natural", "level": 4, "domains": ["elderly"], "people": 20, "radius_m": 20000, "mode": "standby"})).await;
+        assert_eq!(s, 200);
+        let (s, v) = post(
+            &cmd,
+            &ccsrf,
+            t.url("/api/v1/incidents"),
+            report_body("平江路内涝", 120.6335, 31.3172, "320508018000"),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_i64().unwrap();
+
+        // The organisation admin sees nothing before the level is raised.
+        let (org, ocsrf) = t.login("zuzhi").await;
+        let (_, m) = get(&org, t.url("/api/v1/mobilisations")).await;
+        assert_eq!(m.as_array().unwrap().len(), 0);
+
+        let (s, v) = post(&cmd, &ccsrf, t.url(&format!("/api/v1/incidents/{id}/level")), json!({"level": 4})).await;
+        // Both fixture organisations lie at the same point, within the plan's 20 km radius.
+        assert_eq!((s, v["notified"].as_i64()), (200, Some(2)), "{v}");
+        let (_, m) = get(&org, t.url("/api/v1/mobilisations")).await;
+        let m = &m.as_array().unwrap()[0];
+        assert_eq!((m["mode"].as_str(), m["state"].as_str()), (Some("standby"), Some("notified")));
+        let (_, inbox) = get(&org, t.url("/api/v1/notifications")).await;
+        assert!(inbox.to_string().contains("待命通知"), "standby notice in the inbox: {inbox}");
+        // The org admin may read the incident it was mobilised for.
+        assert_eq!(get(&org, t.url(&format!("/api/v1/incidents/{id}"))).await.0, 200);
+        let mid = m["id"].as_i64().unwrap();
+        let (s, _) = post(
+            &org,
+            &ocsrf,
+            t.url(&format!("/api/v1/mobilisations/{mid}/answer")),
+            json!({"ready": true, "people": 6}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, d) = get(&cmd, t.url(&format!("/api/v1/incidents/{id}"))).await;
+        let mine = d["mobilisations"].as_array().unwrap().iter().find(|m| m["org_id"] == 1).unwrap().clone();
+        assert_eq!((mine["state"].as_str(), mine["answer_people"].as_i64()), (Some("ready"), Some(6)));
+
+        // A task with head count 0 is refused, nothing saved.
+        let task = |n: i64| json!({"incident_id": id, "title": "转移老人", "skill": "first_aid", "head_count": n, "lon": 120.6335, "lat": 31.3172});
+        let (s, v) = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), task(0)).await;
+        assert_eq!(s, 422, "{v}");
+        assert!(v.to_string().contains("head_count"));
+        let (s, v) = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), task(1)).await;
+        assert_eq!(s, 201);
+        let tid = v["id"].as_i64().unwrap();
+        let (_, p) = get(&cmd, t.url(&format!("/api/v1/tasks/{tid}/proposal"))).await;
+        assert_eq!(p["picks"][0]["volunteer_id"].as_i64(), Some(vols[0]), "nearest first: {p}");
+        let (s, v) = post(&cmd, &ccsrf, t.url(&format!("/api/v1/tasks/{tid}/dispatch")), json!({})).await;
+        assert_eq!((s, v["offers"].as_i64()), (200, Some(1)), "{v}");
+
+        let (vc, vcsrf) = t.login("zhiyuan").await;
+        let (_, mine) = get(&vc, t.url("/api/v1/my/assignments")).await;
+        let aid = mine[0]["assignment"]["id"].as_i64().unwrap();
+        assert_eq!(mine[0]["assignment"]["state"], "offered");
+        let (s, _) = post(&vc, &vcsrf, t.url(&format!("/api/v1/assignments/{aid}/accept")), json!({})).await;
+        assert_eq!(s, 200);
+        // Accepting twice is a clear conflict.
+        let (s, v) = post(&vc, &vcsrf, t.url(&format!("/api/v1/assignments/{aid}/accept")), json!({})).await;
+        assert_eq!(s, 409, "{v}");
+        // Check-in 7 km away is refused with the distance.
+        let (s, v) = post(
+            &vc,
+            &vcsrf,
+            t.url(&format!("/api/v1/assignments/{aid}/check-in")),
+            json!({"lon": 120.70, "lat": 31.3172}),
+        )
+        .await;
+        assert_eq!(s, 422, "{v}");
+        assert!(v.to_string().contains("签到范围"), "{v}");
+        let (s, _) = post(
+            &vc,
+            &vcsrf,
+            t.url(&format!("/api/v1/assignments/{aid}/check-in")),
+            json!({"lon": 120.6336, "lat": 31.3173}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, v) = post(&vc, &vcsrf, t.url(&format!("/api/v1/assignments/{aid}/check-out")), json!({})).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["minutes"], 0);
+        let (_, h) = get(&vc, t.url("/api/v1/my/hours")).await;
+        assert_eq!(h.as_array().unwrap().len(), 1, "{h}");
+        // The organisation admin corrects the hours with a reason; without one it is refused.
+        let hid = h[0]["id"].as_i64().unwrap();
+        let r = org
+            .put(t.url(&format!("/api/v1/hours/{hid}")))
+            .header("x-csrf-token", &ocsrf)
+            .json(&json!({"minutes": 90, "reason": ""}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let r = org
+            .put(t.url(&format!("/api/v1/hours/{hid}")))
+            .header("x-csrf-token", &ocsrf)
+            .json(&json!({"minutes": 90, "reason": "补录现场值守"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (_, h) = get(&vc, t.url("/api/v1/my/hours")).await;
+        assert_eq!(h[0]["minutes"], 90);
+
+        // 1-3-5-10: dispatched and on scene are recorded; the timeline has the whole story.
+        let (_, d) = get(&cmd, t.url(&format!("/api/v1/incidents/{id}"))).await;
+        assert_eq!(d["kpi"][0]["met"], true, "{}", d["kpi"]);
+        assert_eq!(d["kpi"][1]["met"], true);
+        let kinds: Vec<&str> = d["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        for k in
+            ["reported", "level_raised", "mobilised", "mobilisation_answer", "task", "dispatched", "on_scene", "done"]
+        {
+            assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+        }
+        // Lowering the level stands the organisation down.
+        let (s, v) = post(&cmd, &ccsrf, t.url(&format!("/api/v1/incidents/{id}/level")), json!({"level": 0})).await;
+        assert_eq!((s, v["stood_down"].as_i64()), (200, Some(2)));
+        let (s, _) = post(
+            &org,
+            &ocsrf,
+            t.url(&format!("/api/v1/mobilisations/{mid}/answer")),
+            json!({"ready": true, "people": 2}),
+        )
+        .await;
+        assert_eq!(s, 409, "no answer after stand-down");
+        // Pages render for each role.
+        for (c, path) in [
+            (&cmd, format!("/incidents/{id}")),
+            (&cmd, "/incidents".into()),
+            (&org, "/mobilisation".into()),
+            (&vc, "/my/tasks".into()),
+        ] {
+            let r = c.get(t.url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn gusu_officer_cannot_read_or_change_a_wuzhong_incident() {
+    for t in apps().await {
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (_, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("吴中山林火情", 120.40, 31.08, "320506001000"))
+                .await;
+        let wz = v["id"].as_i64().unwrap();
+        let (mz, mcsrf) = t.login("minzheng").await;
+        assert_eq!(get(&mz, t.url(&format!("/api/v1/incidents/{wz}"))).await.0, 404);
+        assert_eq!(
+            post(&mz, &mcsrf, t.url(&format!("/api/v1/incidents/{wz}/level")), json!({"level": 2})).await.0,
+            404
+        );
+        assert_eq!(mz.get(t.url(&format!("/incidents/{wz}"))).send().await.unwrap().status(), 404);
+        let (_, list) = get(&mz, t.url("/api/v1/incidents")).await;
+        assert!(list["items"].as_array().unwrap().iter().all(|i| i["id"] != wz));
+        // A Gusu officer cannot report a Wuzhong place either.
+        let (s, _) =
+            post(&mz, &mcsrf, t.url("/api/v1/incidents"), report_body("越权上报", 120.40, 31.08, "320506001000")).await;
+        assert_eq!(s, 422);
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn duplicates_are_suggested_and_merged_keeping_both_reporters() {
+    for t in apps().await {
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (_, a) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("内涝一", 120.6335, 31.3172, "320508018000"))
+                .await;
+        let (wc, wcsrf) = t.login("wangge").await;
+        let (s, b) = post(
+            &wc,
+            &wcsrf,
+            t.url("/api/v1/incidents"),
+            json!({"title": "内涝二", "category": "natural", "subtype": "flood",
+            "severity": 4, "lon": 120.634, "lat": 31.3175}),
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+        assert_eq!(b_dups(&b_json(&cmd, &t, b).await), vec![a]);
+        let (s, _) = post(&cmd, &ccsrf, t.url(&format!("/api/v1/incidents/{b}/merge")), json!({"into": a})).await;
+        assert_eq!(s, 200);
+        let (_, d) = get(&cmd, t.url(&format!("/api/v1/incidents/{a}"))).await;
+        assert_eq!(d["reporters"].as_array().unwrap().len(), 2, "{}", d["reporters"]);
+        let (s, _) = post(&cmd, &ccsrf, t.url(&format!("/api/v1/incidents/{b}/merge")), json!({"into": a})).await;
+        assert_eq!(s, 409, "merging twice");
+        t.stop().await;
+    }
+}
+
+async fn b_json(c: &reqwest::Client, t: &TestApp, id: i64) -> Value {
+    get(c, t.url(&format!("/api/v1/incidents/{id}/duplicates"))).await.1
+}
+
+fn b_dups(v: &Value) -> Vec<i64> {
+    v.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn races_double_confirm_late_accept_and_double_booking() {
+    for t in apps().await {
+        let vols = volunteers(&t, 2).await;
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (_, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("演练", 120.6335, 31.3172, "320508018000"))
+                .await;
+        let id = v["id"].as_i64().unwrap();
+        let mk = |n: i64| json!({"incident_id": id, "title": "值守", "head_count": n, "lon": 120.6335, "lat": 31.3172});
+        let t1 = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), mk(1)).await.1["id"].as_i64().unwrap();
+        let t2 = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), mk(1)).await.1["id"].as_i64().unwrap();
+        // Two officers confirm the same pick at the same moment: exactly one wins.
+        let (cmd2, ccsrf2) = t.login("minzheng").await;
+        let pick = json!([{"task_id": t1, "volunteer_id": vols[0], "distance_m": 10}]);
+        let (a, b) = tokio::join!(
+            post(&cmd, &ccsrf, t.url("/api/v1/dispatch/confirm"), pick.clone()),
+            post(&cmd2, &ccsrf2, t.url("/api/v1/dispatch/confirm"), pick.clone())
+        );
+        let mut codes = [a.0, b.0];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+        // The same responder cannot hold a second task at the same time.
+        let (s, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/dispatch/confirm"), json!([{"task_id": t2, "volunteer_id": vols[0]}]))
+                .await;
+        assert_eq!(s, 409, "{v}");
+        // A slot of a full task cannot be given to a second organisation's member.
+        let (s, _) =
+            post(&cmd, &ccsrf, t.url("/api/v1/dispatch/confirm"), json!([{"task_id": t1, "volunteer_id": vols[1]}]))
+                .await;
+        assert_eq!(s, 409);
+        // The offer times out; the late accept is refused and the slot is re-offered.
+        let mut tx = t.app.store.begin().await.unwrap();
+        tongxin_store::sql::SqlBuf::new("UPDATE task_assignments SET expires_at = 1 WHERE task_id = ")
+            .int(t1)
+            .query()
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (vc, vcsrf) = t.login("zhiyuan").await;
+        let aid = get(&vc, t.url("/api/v1/my/assignments")).await.1[0]["assignment"]["id"].as_i64().unwrap();
+        let (s, v) = post(&vc, &vcsrf, t.url(&format!("/api/v1/assignments/{aid}/accept")), json!({})).await;
+        assert_eq!(s, 409, "{v}");
+        assert!(v.to_string().contains("超时") || v.to_string().contains("timed out"), "{v}");
+        assert_eq!(t.app.expire_offers().await.unwrap(), 1);
+        let (_, d) = get(&cmd, t.url(&format!("/api/v1/tasks/{t1}"))).await;
+        let states: Vec<(&str, i64)> = d["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["state"].as_str().unwrap(), a["volunteer_id"].as_i64().unwrap()))
+            .collect();
+        assert!(states.contains(&("expired", vols[0])), "{states:?}");
+        assert!(states.contains(&("offered", vols[1])), "re-offered to the next best: {states:?}");
+        t.stop().await;
+    }
+}
