@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod divisions;
+pub mod grids;
 pub mod incidents;
 pub mod live;
 pub mod registry;

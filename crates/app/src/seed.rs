@@ -10,7 +10,7 @@ use std::time::Instant;
 use tongxin_domain::division::{self, DivisionRow, Level};
 use tongxin_domain::fake::{district_name, FakeOrgKind, Faker};
 use tongxin_domain::Role;
-use tongxin_store::registry::{self, NewHousehold, NewOrg, NewVolunteer};
+use tongxin_store::registry::{self, NewOrg, NewVolunteer};
 use tongxin_store::{now_ms, StoreError};
 
 /// How much data to generate.
@@ -40,7 +40,7 @@ impl Scale {
     pub fn plan(self) -> Plan {
         match self {
             Scale::Small => Plan { orgs: 240, volunteers: 2_400, grids_per_community: 2, households_per_grid: 3 },
-            Scale::City => Plan { orgs: 24_000, volunteers: 245_000, grids_per_community: 10, households_per_grid: 20 },
+            Scale::City => Plan { orgs: 24_000, volunteers: 245_000, grids_per_community: 10, households_per_grid: 180 },
         }
     }
 }
@@ -87,7 +87,6 @@ const KIND_SHARE: [(FakeOrgKind, u32); 5] = [
     (FakeOrgKind::Foundation, 2),
 ];
 const STATES: [(&str, u32); 5] = [("verified", 80), ("filed", 12), ("returned", 4), ("suspended", 2), ("rejected", 2)];
-const VULNERABLE: [&str; 6] = ["elderly_alone", "disabled", "chronic", "bedridden", "pregnant", "child_no_carer"];
 
 fn weighted<'a, T>(f: &mut Faker, items: &'a [(T, u32)]) -> &'a T {
     let total: u32 = items.iter().map(|i| i.1).sum();
@@ -286,34 +285,12 @@ impl App {
         registry::insert_volunteers(&mut tx, &batch, now).await?;
         pb.finish_and_clear();
 
-        let total_households = grids.len() * plan.households_per_grid;
-        let pb = bar(progress, total_households as u64, "住户 homes");
-        let mut hb = Vec::with_capacity(10_000);
-        for (g, gpath) in grids.iter().zip(&grid_paths) {
-            let d6 = &g.code[..6];
-            let street_name = gpath.split('/').nth(2).map_or("", |c| tree.name(c));
-            for _ in 0..plan.households_per_grid {
-                let (lon, lat) = f.point_in_district(d6);
-                let vulnerable = if f.chance(100) { f.pick(&VULNERABLE).to_string() } else { String::new() };
-                hb.push(NewHousehold {
-                    grid_code: g.code.clone(),
-                    division_path: gpath.clone(),
-                    address: f.street_address(district_name(d6).unwrap_or(""), street_name),
-                    lon,
-                    lat,
-                    members: rand::Rng::gen_range(f.rng(), 1..6),
-                    vulnerable,
-                    contact_phone: f.phone(),
-                });
-                if hb.len() == hb.capacity() {
-                    registry::insert_households(&mut tx, &hb).await?;
-                    pb.inc(hb.len() as u64);
-                    hb.clear();
-                }
-            }
-        }
-        registry::insert_households(&mut tx, &hb).await?;
-        pb.finish_and_clear();
+        // Capability H: grid boundaries, buildings, households and vulnerable residents.
+        let name_of = |code: &str| tree.name(code).to_string();
+        let base = self
+            .seed_base_data(&mut tx, &mut f, &grids, &grid_paths, plan.households_per_grid, &name_of, progress)
+            .await?;
+        let total_households = base.households;
         tongxin_store::audit::append(
             &mut tx,
             crate::audit::entry(
@@ -402,6 +379,7 @@ impl App {
             tx.commit().await.map_err(StoreError::from)?;
             created.push(username);
         }
+        self.seed_grids().await?;
         Ok(created)
     }
 }

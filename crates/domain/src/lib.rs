@@ -5,6 +5,7 @@ pub mod audit;
 pub mod codes;
 pub mod division;
 pub mod fake;
+pub mod grids;
 pub mod i18n;
 pub mod incidents;
 pub mod page;

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod divisions;
 pub mod events;
+pub mod grids;
 pub mod incidents;
 pub mod idempotency;
 pub mod notifications;

@@ -14,6 +14,13 @@ pub enum BenchCommand {
     Dispatch(tongxin_dispatch::bench::BenchArgs),
     /// Registry list pages and volunteer export at city scale (after `bench seed`).
     Registry(super::bench_registry::RegistryBench),
+    /// Lists one grid's vulnerable residents in check order on a seeded database (target < 20 ms).
+    #[command(name = "grids-vulnerable")]
+    GridsVulnerable {
+        /// Number of list calls (over the 20 grids with most vulnerable residents).
+        #[arg(long, default_value_t = 200)]
+        repeat: usize,
+    },
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -33,6 +40,13 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
             println!("{v}");
         }
         BenchCommand::Registry(a) => super::bench_registry::run(r, a).await?,
+        BenchCommand::GridsVulnerable { repeat } => {
+            let app = open(&r.db).await?;
+            let mut v = app.bench_grids(repeat).await?;
+            v["backend"] = app.store.backend().name().into();
+            v["cores"] = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).into();
+            println!("{v}");
+        }
         BenchCommand::Seed { seed } => {
             let app = open(&r.db).await?;
             let rep = app.seed(tongxin_app::seed::Scale::City, seed, true).await?;

@@ -9,7 +9,7 @@ use tongxin_app::seed::Scale;
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// small: seconds (a few thousand rows); city: Suzhou scale (24,000 organisations,
-    /// 245,000 volunteers, ~22,000 grids, ~450,000 households).
+    /// 245,000 volunteers, ~22,000 grids, ~4,000,000 households in buildings, 10 % with a vulnerable member).
     #[arg(long, value_enum, default_value = "small")]
     pub scale: SeedScale,
     /// Random seed; the same seed gives the same data.

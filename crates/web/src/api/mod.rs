@@ -5,6 +5,7 @@
 //! parameters, `?division=` for a subtree. Errors are problem+json in the request's language.
 
 pub mod divisions;
+pub mod grids;
 pub mod incidents;
 pub mod me;
 pub mod orgs;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/divisions/{code}/children", get(divisions::children))
         .route("/users", post(users::create))
         .merge(orgs::registry_router())
+        .merge(grids::router())
         .merge(incidents::router())
         .fallback(not_found)
 }
@@ -77,7 +79,9 @@ fn lang_of(h: &axum::http::HeaderMap) -> Lang {
 pub struct ApiDoc;
 
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(grids::GridsApi::openapi());
+    Json(doc)
 }
 
 async fn explorer() -> Html<&'static str> {

@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama + htmx). Chinese first; every form carries the CSRF token.
 
 pub mod capability;
+pub mod grids;
 pub mod incidents;
 pub mod registry;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/logout-all", post(account_logout_all))
         .route("/audit", get(audit_page))
         .merge(registry::router())
+        .merge(grids::router())
         .merge(incidents::router())
 }
 

@@ -2,6 +2,7 @@
 //! `TONGXIN_TEST_PG` is set), driven over HTTP.
 
 mod api;
+mod grids;
 mod incidents;
 mod live;
 mod pages;
