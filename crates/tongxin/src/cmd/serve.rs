@@ -35,6 +35,7 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
         app.seed_incidents().await?;
     }
     app.live.start(app.store.clone());
+    app.start_offer_expiry();
     let cfg = WebConfig {
         secure_cookies: r.file.secure_cookies.unwrap_or(false),
         trust_proxy: r.file.trust_proxy.unwrap_or(false),

@@ -81,6 +81,7 @@ pub struct ApiDoc;
 async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(grids::GridsApi::openapi());
+    doc.merge(incidents::IncidentsApi::openapi());
     Json(doc)
 }
 

@@ -25,9 +25,9 @@ struct CapDef(char, &'static str, &'static str, &'static str, &'static str, Opti
 /// (letter, zh name, en name, zh description, en description, built page)
 const CAPS: [CapDef; 16] = [
     CapDef('A', "社会力量报备", "Registry of social forces", "社会组织、救援队伍、志愿者报备登记，审核、年检、评估、抽查与培训，Excel 名册导入导出。", "Filing of organisations, rescue teams and volunteers; verification, inspections, evaluations, spot checks and training; Excel rosters.", Some("/orgs")),
-    CapDef('B', "突发事件与指挥", "Incidents and command", "事件上报与合并、分类分级、响应级别、时间线与情况报告。", "Incident reports and merging, categories and grades, response levels, timelines and sitreps.", None),
-    CapDef('C', "分级社会动员", "Graded mobilisation", "按事件类别和级别的动员预案，提升响应级别自动动员。", "Mobilisation plans by category and level; raising a level mobilises automatically.", None),
-    CapDef('D', "任务分配与行动", "Tasks and dispatch", "按技能、保险、距离推荐与派发任务，签到签退计入服务时长，1-3-5-10 时效。", "Tasks matched by skill, insurance and distance; check-in/out as service hours; 1-3-5-10 timing.", None),
+    CapDef('B', "突发事件与指挥", "Incidents and command", "事件上报与合并、分类分级、响应级别、时间线与情况报告。", "Incident reports and merging, categories and grades, response levels, timelines and sitreps.", Some("/incidents")),
+    CapDef('C', "分级社会动员", "Graded mobilisation", "按事件类别和级别的动员预案，提升响应级别自动动员。", "Mobilisation plans by category and level; raising a level mobilises automatically.", Some("/mobilisation")),
+    CapDef('D', "任务分配与行动", "Tasks and dispatch", "按技能、保险、距离推荐与派发任务，签到签退计入服务时长，1-3-5-10 时效。", "Tasks matched by skill, insurance and distance; check-in/out as service hours; 1-3-5-10 timing.", Some("/my/tasks")),
     CapDef('E', "居民需求工单", "Residents' requests", "网上申请、线下解决：需求工单的受理、派单、处置、回访与督办。", "Online application, offline resolution: work orders with deadlines, return visits and escalation.", None),
     CapDef('F', "资源共享与后勤", "Resources and logistics", "物资储备、调配与捐赠台账，公开可核验。", "Reserves, allocation and a verifiable public donations ledger.", None),
     CapDef('G', "信息互通与预警", "Alerts and information", "四色预警按区域发布（CAP 1.2），公众信息与多渠道通知。", "Four-colour warnings by area as CAP 1.2, public feed and notifications.", None),
