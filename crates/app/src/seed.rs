@@ -40,7 +40,9 @@ impl Scale {
     pub fn plan(self) -> Plan {
         match self {
             Scale::Small => Plan { orgs: 240, volunteers: 2_400, grids_per_community: 2, households_per_grid: 3 },
-            Scale::City => Plan { orgs: 24_000, volunteers: 245_000, grids_per_community: 10, households_per_grid: 180 },
+            Scale::City => {
+                Plan { orgs: 24_000, volunteers: 245_000, grids_per_community: 10, households_per_grid: 180 }
+            }
         }
     }
 }
