@@ -329,3 +329,18 @@ async fn races_double_confirm_late_accept_and_double_booking() {
         t.stop().await;
     }
 }
+
+#[tokio::test]
+async fn demo_seed_reports_mobilises_and_is_idempotent() {
+    for t in apps().await {
+        volunteers(&t, 5).await;
+        t.app.seed_incidents().await.unwrap();
+        t.app.seed_incidents().await.unwrap();
+        assert_eq!(t.app.store.count_rows("incidents").await.unwrap(), 2);
+        assert_eq!(t.app.store.count_rows("mobilisation_plans").await.unwrap(), 7);
+        // The fixture organisations serve the elderly only; the flood plans call rescue forces.
+        assert_eq!(t.app.store.count_rows("mobilisations").await.unwrap(), 0);
+        assert_eq!(t.app.store.count_rows("task_assignments").await.unwrap(), 4, "the demo task is offered");
+        t.stop().await;
+    }
+}
