@@ -3,12 +3,14 @@
 //! with its audit record in one transaction. No HTTP here.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod divisions;
 pub mod grids;
 pub mod incidents;
 pub mod live;
+pub mod outbox;
 pub mod registry;
 pub mod seed;
 
@@ -106,6 +108,8 @@ pub struct App {
     pub live: std::sync::Arc<live::Hub>,
     /// Key for personal data at rest (registry): from `TONGXIN_DATA_KEY`, dev key when unset.
     pub crypto: std::sync::Arc<registry::crypto::PersonalCrypto>,
+    /// Capability G's per-node state: area index, four-eyes policy, channel settings, outbox wake-up.
+    pub alerts: std::sync::Arc<alerts::AlertsState>,
 }
 
 impl App {
@@ -115,12 +119,12 @@ impl App {
     /// write personal data that cannot be read back.
     pub fn new(store: Store, config: AppConfig) -> App {
         let crypto = registry::crypto::PersonalCrypto::from_env().unwrap_or_else(|e| panic!("{e}"));
-        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default() }
+        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default(), alerts: Default::default() }
     }
 
     /// Builds the application with an explicit personal-data key.
     pub fn with_crypto(store: Store, config: AppConfig, crypto: registry::crypto::PersonalCrypto) -> App {
-        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default() }
+        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default(), alerts: Default::default() }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tongxin domain: entities, identifiers and rules. No I/O here: everything is pure and testable.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod codes;
 pub mod division;

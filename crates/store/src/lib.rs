@@ -9,6 +9,7 @@
 //! acknowledged commit is on disk. PostgreSQL uses one pool for both.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod divisions;
 pub mod events;
@@ -16,6 +17,7 @@ pub mod grids;
 pub mod idempotency;
 pub mod incidents;
 pub mod notifications;
+pub mod outbox;
 pub mod registry;
 pub mod sessions;
 pub mod sql;

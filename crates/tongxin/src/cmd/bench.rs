@@ -21,6 +21,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         repeat: usize,
     },
+    /// Alerts and outbox (capability G): queueing a red alert to a district, in-app reach, webhook throughput.
+    #[command(subcommand)]
+    Alerts(super::bench_alerts::AlertsBench),
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -47,6 +50,7 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
             v["cores"] = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).into();
             println!("{v}");
         }
+        BenchCommand::Alerts(a) => super::bench_alerts::run(r, a).await?,
         BenchCommand::Seed { seed } => {
             let app = open(&r.db).await?;
             let rep = app.seed(tongxin_app::seed::Scale::City, seed, true).await?;

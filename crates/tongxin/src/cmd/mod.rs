@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod bench_alerts;
 pub mod bench_registry;
 pub mod import;
 pub mod seed;

@@ -32,9 +32,11 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(?rep, "演示数据已生成 / demo data generated");
         }
         app.ensure_demo_accounts().await?;
+        app.seed_alerts().await?;
         app.seed_incidents().await?;
     }
     app.live.start(app.store.clone());
+    app.start_outbox_workers();
     app.start_offer_expiry();
     let cfg = WebConfig {
         secure_cookies: r.file.secure_cookies.unwrap_or(false),

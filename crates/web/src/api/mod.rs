@@ -4,6 +4,7 @@
 //! previous page's `next_cursor`, `?sort=` and `?order=asc|desc`, filters as plain query
 //! parameters, `?division=` for a subtree. Errors are problem+json in the request's language.
 
+pub mod alerts;
 pub mod divisions;
 pub mod grids;
 pub mod incidents;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(orgs::registry_router())
         .merge(grids::router())
         .merge(incidents::router())
+        .merge(alerts::router())
         .fallback(not_found)
 }
 
@@ -82,6 +84,7 @@ async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(grids::GridsApi::openapi());
     doc.merge(incidents::IncidentsApi::openapi());
+    doc.merge(alerts::AlertsApi::openapi());
     Json(doc)
 }
 

@@ -30,7 +30,7 @@ const CAPS: [CapDef; 16] = [
     CapDef('D', "任务分配与行动", "Tasks and dispatch", "按技能、保险、距离推荐与派发任务，签到签退计入服务时长，1-3-5-10 时效。", "Tasks matched by skill, insurance and distance; check-in/out as service hours; 1-3-5-10 timing.", Some("/my/tasks")),
     CapDef('E', "居民需求工单", "Residents' requests", "网上申请、线下解决：需求工单的受理、派单、处置、回访与督办。", "Online application, offline resolution: work orders with deadlines, return visits and escalation.", None),
     CapDef('F', "资源共享与后勤", "Resources and logistics", "物资储备、调配与捐赠台账，公开可核验。", "Reserves, allocation and a verifiable public donations ledger.", None),
-    CapDef('G', "信息互通与预警", "Alerts and information", "四色预警按区域发布（CAP 1.2），公众信息与多渠道通知。", "Four-colour warnings by area as CAP 1.2, public feed and notifications.", None),
+    CapDef('G', "信息互通与预警", "Alerts and information", "四色预警按区域发布（CAP 1.2），公众信息与多渠道通知。", "Four-colour warnings by area as CAP 1.2, public feed and notifications.", Some("/alerts")),
     CapDef('H', "网格与基础数据", "Grids and base data", "网格、楼栋、住户与重点人群，一口采集、多方复用。", "Grids, buildings, households and vulnerable residents, collected once.", Some("/grids")),
     CapDef('I', "风险防范与准备", "Prevention and preparedness", "隐患台账闭环整改、应急预案、演练培训、避难场所。", "Hazard ledger, plans, drills and shelters.", None),
     CapDef('J', "监督问责", "Supervision and accountability", "投诉举报、公开问责数据、物资价格监测。", "Complaints, public accountability figures, price monitoring.", None),

@@ -1,5 +1,6 @@
 //! Server-rendered pages (askama + htmx). Chinese first; every form carries the CSRF token.
 
+pub mod alerts;
 pub mod capability;
 pub mod grids;
 pub mod incidents;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/logout-all", post(account_logout_all))
         .route("/audit", get(audit_page))
         .merge(registry::router())
+        .merge(alerts::router())
         .merge(grids::router())
         .merge(incidents::router())
 }

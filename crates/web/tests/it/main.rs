@@ -1,6 +1,7 @@
 //! Web tests: the real router on port 0 over a real database (SQLite, plus PostgreSQL when
 //! `TONGXIN_TEST_PG` is set), driven over HTTP.
 
+mod alerts;
 mod api;
 mod grids;
 mod incidents;
