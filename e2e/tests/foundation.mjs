@@ -29,7 +29,7 @@ export default async function (t) {
   await page.screenshot({ path: `${t.shots}/home-zh-375.png`, fullPage: true });
 
   // A capability that is not built says so.
-  await page.goto(t.base + "/c/e");
+  await page.goto(t.base + "/c/m");
   assert.match(await page.textContent("#not-built"), /本功能尚未建成/);
 
   // Language switch to English and back.

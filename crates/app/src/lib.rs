@@ -13,6 +13,7 @@ pub mod live;
 pub mod outbox;
 pub mod registry;
 pub mod seed;
+pub mod workorders;
 
 use tongxin_domain::{Actor, FieldError, Lang, Text};
 use tongxin_store::{Store, StoreError};

@@ -1889,7 +1889,12 @@ impl App {
                 lon: Some(120.628 + i as f64 * 0.002),
                 lat: Some(31.318 + i as f64 * 0.001),
             };
-            let by = if i % 2 == 0 { &jumin } else { &wangge };
+            // Every other need is filed by the grid worker on a resident's behalf, in the grid.
+            let (by, form) = if i % 2 == 0 {
+                (&jumin, form)
+            } else {
+                (&wangge, NeedForm { division_code: wangge.division_code.clone().unwrap_or_default(), ..form })
+            };
             ids.push(self.file_need(Some(by), &ctx, &form).await?.id);
         }
         let act = |action: &str| ActForm { action: action.into(), ..Default::default() };

@@ -12,6 +12,7 @@ pub mod incidents;
 pub mod page;
 pub mod role;
 pub mod validation;
+pub mod workorders;
 
 pub use i18n::{Lang, Text};
 pub use role::{Actor, Role};

@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod sql;
 pub mod testkit;
 pub mod users;
+pub mod workorders;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor};

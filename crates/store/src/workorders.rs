@@ -1130,3 +1130,47 @@ pub async fn users_at(tx: &mut Tx, division_code: &str, roles: &[&str]) -> Resul
     let rows = b.query().fetch_all(&mut **tx).await?;
     rows.iter().map(|r| col(r, "id")).collect()
 }
+
+/// Inserts many orders at once (benchmarks and bulk imports): codes from `code_prefix` and the
+/// row's position, tracking hashes as given. Accountability counters are the caller's to bump.
+pub async fn insert_orders_bulk(tx: &mut Tx, rows: &[(OrderRow, String)], code_prefix: &str) -> Result<()> {
+    const COLS: usize = 24;
+    for (chunk_no, chunk) in rows.chunks(crate::batch_rows(COLS)).enumerate() {
+        let sql = format!(
+            "INSERT INTO work_orders (code, track_hash, kind, urgency, vulnerable, description, division_code, division_path, \
+             district_code, street_code, address_enc, contact_name, phone_enc, lon, lat, requester_user_id, channel, state, \
+             step_started_at, due_at, escalate_at, step_ms, created_at, updated_at) VALUES {}",
+            crate::values_placeholders(chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, (o, hash)) in chunk.iter().enumerate() {
+            q = q
+                .bind(format!("{code_prefix}-{:07}", chunk_no * crate::batch_rows(COLS) + i + 1))
+                .bind(hash.clone())
+                .bind(o.kind.clone())
+                .bind(o.urgency.clone())
+                .bind(o.vulnerable.clone())
+                .bind(o.description.clone())
+                .bind(o.division_code.clone())
+                .bind(o.division_path.clone())
+                .bind(o.district_code.clone())
+                .bind(o.street_code.clone())
+                .bind(o.address_enc.clone())
+                .bind(o.contact_name.clone())
+                .bind(o.phone_enc.clone())
+                .bind(o.lon)
+                .bind(o.lat)
+                .bind(o.requester_user_id)
+                .bind(o.channel.clone())
+                .bind(o.state.clone())
+                .bind(o.step_started_at)
+                .bind(o.due_at)
+                .bind(o.escalate_at)
+                .bind(o.step_ms)
+                .bind(o.created_at)
+                .bind(o.updated_at);
+        }
+        q.execute(&mut **tx).await.map_err(map_unique)?;
+    }
+    Ok(())
+}

@@ -12,6 +12,12 @@ pub enum BenchCommand {
     Target(tongxin_area::bench::BenchArgs),
     /// Exact dispatch of responders to tasks at city scale (candidates + min-cost flow).
     Dispatch(tongxin_dispatch::bench::BenchArgs),
+    /// Alerts and outbox (capability G): queueing a red alert to a district, in-app reach, webhook throughput.
+    #[command(subcommand)]
+    Alerts(super::bench_alerts::AlertsBench),
+    /// Work orders (capabilities E, J): overdue scan over 100,000 open orders, public page render.
+    #[command(subcommand)]
+    Workorders(super::bench_workorders::WorkordersBench),
     /// Registry list pages and volunteer export at city scale (after `bench seed`).
     Registry(super::bench_registry::RegistryBench),
     /// Lists one grid's vulnerable residents in check order on a seeded database (target < 20 ms).
@@ -21,9 +27,6 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         repeat: usize,
     },
-    /// Alerts and outbox (capability G): queueing a red alert to a district, in-app reach, webhook throughput.
-    #[command(subcommand)]
-    Alerts(super::bench_alerts::AlertsBench),
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -42,6 +45,8 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
             let v = tokio::task::spawn_blocking(move || tongxin_dispatch::bench::run(&args)).await??;
             println!("{v}");
         }
+        BenchCommand::Alerts(a) => super::bench_alerts::run(r, a).await?,
+        BenchCommand::Workorders(w) => super::bench_workorders::run(r, w).await?,
         BenchCommand::Registry(a) => super::bench_registry::run(r, a).await?,
         BenchCommand::GridsVulnerable { repeat } => {
             let app = open(&r.db).await?;
@@ -50,7 +55,6 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
             v["cores"] = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).into();
             println!("{v}");
         }
-        BenchCommand::Alerts(a) => super::bench_alerts::run(r, a).await?,
         BenchCommand::Seed { seed } => {
             let app = open(&r.db).await?;
             let rep = app.seed(tongxin_app::seed::Scale::City, seed, true).await?;

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod bench;
 pub mod bench_alerts;
 pub mod bench_registry;
+pub mod bench_workorders;
 pub mod import;
 pub mod seed;
 pub mod serve;

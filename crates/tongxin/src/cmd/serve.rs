@@ -34,10 +34,12 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
         app.ensure_demo_accounts().await?;
         app.seed_alerts().await?;
         app.seed_incidents().await?;
+        app.seed_workorders().await?;
     }
     app.live.start(app.store.clone());
     app.start_outbox_workers();
     app.start_offer_expiry();
+    app.start_workorder_scanner();
     let cfg = WebConfig {
         secure_cookies: r.file.secure_cookies.unwrap_or(false),
         trust_proxy: r.file.trust_proxy.unwrap_or(false),

@@ -12,6 +12,7 @@ pub mod me;
 pub mod orgs;
 pub mod users;
 pub mod volunteers;
+pub mod workorders;
 
 use crate::error::{ApiError, Problem};
 use crate::AppState;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(orgs::registry_router())
         .merge(grids::router())
         .merge(incidents::router())
+        .merge(workorders::router())
         .merge(alerts::router())
         .fallback(not_found)
 }
@@ -82,6 +84,7 @@ pub struct ApiDoc;
 
 async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
+    doc.merge(workorders::WorkordersApi::openapi());
     doc.merge(grids::GridsApi::openapi());
     doc.merge(incidents::IncidentsApi::openapi());
     doc.merge(alerts::AlertsApi::openapi());

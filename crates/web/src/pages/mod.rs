@@ -5,6 +5,7 @@ pub mod capability;
 pub mod grids;
 pub mod incidents;
 pub mod registry;
+pub mod workorders;
 
 use crate::i18n::Tr;
 use crate::session::{cookie, set_cookie, Caller, CsrfForm, PageUser, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE};
@@ -37,9 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/account/logout-all", post(account_logout_all))
         .route("/audit", get(audit_page))
         .merge(registry::router())
-        .merge(alerts::router())
         .merge(grids::router())
         .merge(incidents::router())
+        .merge(workorders::router())
+        .merge(alerts::router())
 }
 
 /// What the shared layout needs.

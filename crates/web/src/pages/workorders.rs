@@ -559,6 +559,8 @@ struct ActFormPage {
     #[serde(default)]
     assignee: String,
     #[serde(default)]
+    org_id: String,
+    #[serde(default)]
     note: String,
     #[serde(default)]
     rating: String,
@@ -572,7 +574,8 @@ async fn act_submit(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<ActFormPage>,
 ) -> Response {
-    let (kind, aid) = match f.assignee.split_once(':') {
+    let assignee = if f.org_id.trim().is_empty() { f.assignee.clone() } else { format!("org:{}", f.org_id.trim()) };
+    let (kind, aid) = match assignee.split_once(':') {
         Some((k, i)) => (k.to_string(), i.parse().ok()),
         None => (String::new(), None),
     };

@@ -8,6 +8,7 @@ mod incidents;
 mod live;
 mod pages;
 mod registry;
+mod workorders;
 
 use std::sync::Arc;
 use tongxin_app::{App, AppConfig};

@@ -57,7 +57,7 @@ async fn login_home_language_logout_in_pages() {
         let csrf = field(&home, "_csrf");
 
         // Not-built capabilities say so plainly.
-        let cap = c.get(t.url("/c/e")).send().await.unwrap().text().await.unwrap();
+        let cap = c.get(t.url("/c/m")).send().await.unwrap().text().await.unwrap();
         assert!(cap.contains("本功能尚未建成"));
 
         // English.
