@@ -306,6 +306,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.store.analyze().await?;
         Ok(SeedReport {
             orgs: orgs.len(),
             volunteers: plan.volunteers,

@@ -219,6 +219,13 @@ impl Store {
 }
 
 impl Store {
+    /// Refreshes the planner's statistics after bulk loads (same statement on both backends):
+    /// without them SQLite assumes a jurisdiction range is selective and sorts whole tables.
+    pub async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(&self.write).await?;
+        Ok(())
+    }
+
     /// Number of rows of a table (a fixed name from the code, never from input).
     pub async fn count_rows(&self, table: &'static str) -> Result<i64> {
         let r = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(self.reader()).await?;
