@@ -95,27 +95,4 @@ impl App {
         self.live.poke();
         Ok(())
     }
-
-    /// Events after `after` visible to `actor` (for resumption after a dropped connection).
-    pub async fn events_for(&self, actor: &Actor, after: i64, limit: i64) -> AppResult<Vec<EventRow>> {
-        let mut out = Vec::new();
-        let mut cursor = after;
-        // Scan forward in pages until enough visible events or the end.
-        loop {
-            let batch = self.store.events_after(cursor, 1000).await?;
-            let n = batch.len();
-            for e in batch {
-                cursor = e.id;
-                if visible(actor, &e) {
-                    out.push(e);
-                    if out.len() as i64 >= limit {
-                        return Ok(out);
-                    }
-                }
-            }
-            if n < 1000 {
-                return Ok(out);
-            }
-        }
-    }
 }

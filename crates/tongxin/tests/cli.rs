@@ -203,79 +203,43 @@ fn cap_check_accepts_a_real_alert_and_rejects_a_broken_one() {
     let _ = std::fs::remove_dir_all(d);
 }
 
+/// Backup, a later change, restore: the audit chain verifies and the later change is gone.
+/// `db` selects the database (`--data DIR` or `--database-url URL`).
+fn backup_round_trip(db: &[&std::ffi::OsStr], dir: &Path) {
+    let user = |name: &str| {
+        bin()
+            .args(db)
+            .args(["admin", "create-user", "--username", name, "--password", "Passw0rd1", "--role", "supervisor"])
+            .args(["--division", "320500000000"])
+            .output()
+            .unwrap()
+    };
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = bin().args(db).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        o
+    };
+    assert!(user("before1").status.success());
+    let file = dir.join("tongxin.backup");
+    run(&["backup".as_ref(), file.as_os_str()]);
+    let o = bin().args(db).arg("backup").arg(&file).output().unwrap();
+    assert!(!o.status.success(), "an existing backup is never overwritten");
+    assert!(user("after1").status.success());
+    run(&["restore".as_ref(), file.as_os_str()]);
+    let o = run(&["audit".as_ref(), "verify".as_ref()]);
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+    let o = user("before1");
+    assert!(!o.status.success() && text(&o).contains("username"), "before1 exists after restore: {}", text(&o));
+    assert!(user("after1").status.success(), "after1 is gone after restore");
+    let o = bin().args(db).arg("restore").arg(dir.join("missing.backup")).output().unwrap();
+    assert!(!o.status.success());
+}
+
 #[test]
 fn backup_and_restore_round_trip_on_sqlite() {
     let d = tmp("backup");
     let data = d.join("data");
-    let run = |args: &[&str]| {
-        let o = bin().arg("--data").arg(&data).args(args).output().unwrap();
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-        o
-    };
-    run(&[
-        "admin",
-        "create-user",
-        "--username",
-        "before1",
-        "--password",
-        "Passw0rd1",
-        "--role",
-        "supervisor",
-        "--division",
-        "320500000000",
-    ]);
-    let file = d.join("tongxin.backup");
-    run(&["backup", file.to_str().unwrap()]);
-    let o = bin().arg("--data").arg(&data).arg("backup").arg(&file).output().unwrap();
-    assert!(!o.status.success(), "an existing backup is never overwritten");
-    run(&[
-        "admin",
-        "create-user",
-        "--username",
-        "after1",
-        "--password",
-        "Passw0rd1",
-        "--role",
-        "supervisor",
-        "--division",
-        "320500000000",
-    ]);
-    run(&["restore", file.to_str().unwrap()]);
-    let o = run(&["audit", "verify"]);
-    assert!(text(&o).contains("intact"), "{}", text(&o));
-    // The account made after the backup is gone; the one before it is there.
-    let o = bin()
-        .arg("--data")
-        .arg(&data)
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "before1",
-            "--password",
-            "Passw0rd1",
-            "--role",
-            "supervisor",
-            "--division",
-            "320500000000",
-        ])
-        .output()
-        .unwrap();
-    assert!(text(&o).contains("username"), "before1 exists after restore: {}", text(&o));
-    run(&[
-        "admin",
-        "create-user",
-        "--username",
-        "after1",
-        "--password",
-        "Passw0rd1",
-        "--role",
-        "supervisor",
-        "--division",
-        "320500000000",
-    ]);
-    let o = bin().arg("--data").arg(&data).arg("restore").arg(d.join("missing.backup")).output().unwrap();
-    assert!(!o.status.success());
+    backup_round_trip(&["--data".as_ref(), data.as_os_str()], &d);
     let _ = std::fs::remove_dir_all(d);
 }
 
@@ -300,52 +264,7 @@ fn backup_and_restore_round_trip_on_postgres() {
     admin(format!("CREATE DATABASE {name}"));
     let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
     let d = tmp("pgbackup");
-    let run = |args: &[&str]| {
-        let o = bin().arg("--database-url").arg(&url).args(args).output().unwrap();
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-        o
-    };
-    run(&[
-        "admin",
-        "create-user",
-        "--username",
-        "pgbefore",
-        "--password",
-        "Passw0rd1",
-        "--role",
-        "supervisor",
-        "--division",
-        "320500000000",
-    ]);
-    let file = d.join("pg.backup");
-    run(&["backup", file.to_str().unwrap()]);
-    run(&[
-        "admin",
-        "create-user",
-        "--username",
-        "pgafter",
-        "--password",
-        "Passw0rd1",
-        "--role",
-        "supervisor",
-        "--division",
-        "320500000000",
-    ]);
-    run(&["restore", file.to_str().unwrap()]);
-    let o = run(&["audit", "verify"]);
-    assert!(text(&o).contains("intact"), "{}", text(&o));
-    run(&[
-        "admin",
-        "create-user",
-        "--username",
-        "pgafter",
-        "--password",
-        "Passw0rd1",
-        "--role",
-        "supervisor",
-        "--division",
-        "320500000000",
-    ]);
+    backup_round_trip(&["--database-url".as_ref(), url.as_ref()], &d);
     admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     let _ = std::fs::remove_dir_all(d);
 }

@@ -38,6 +38,8 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Demo mode (`serve --demo`): the login page lists the demo accounts.
+    pub demo: bool,
 }
 
 impl Default for WebConfig {
@@ -47,6 +49,7 @@ impl Default for WebConfig {
             trust_proxy: false,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            demo: false,
         }
     }
 }

@@ -45,6 +45,7 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
         trust_proxy: r.file.trust_proxy.unwrap_or(false),
         max_body_bytes: r.file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
         request_timeout: Duration::from_secs(30),
+        demo: args.demo,
     };
     let state =
         AppState { app: app.clone(), cfg: std::sync::Arc::new(cfg), metrics: tongxin_web::ops::metrics_handle() };

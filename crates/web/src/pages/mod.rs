@@ -137,7 +137,7 @@ fn safe_next(n: Option<&str>) -> String {
 
 fn login_form(st: &AppState, c: &Caller, error: Option<String>, next: String, username: String) -> Response {
     let pre = tongxin_app::auth::random_token();
-    let demo = st.app.store.backend() == tongxin_store::Backend::Sqlite || cfg!(debug_assertions);
+    let demo = st.cfg.demo;
     let l = layout(c, "/login");
     let zh = l.t.zh();
     let page = LoginPage {
