@@ -864,21 +864,14 @@ impl App {
                 });
             }
         }
-        for e in self.store.outbox_endpoints().await? {
-            let kind_ok = e.kinds.is_empty() || e.kinds.split(',').any(|k| base.kind.starts_with(k.trim()));
-            let place_ok = e.division_path.is_empty()
-                || tongxin_domain::division::is_within(&row.division_path, &e.division_path)
-                || tongxin_domain::division::is_within(&e.division_path, &row.division_path);
-            if kind_ok && place_ok {
-                msgs.push(NewMessage {
-                    channel: "webhook".into(),
-                    recipient: e.id.to_string(),
-                    idempotency_key: format!("alert:{}:webhook:{}", row.id, e.id),
-                    body: alert_json(row).to_string(),
-                    ..base.clone()
-                });
-            }
-        }
+        let hooks = self.store.outbox_endpoints().await?;
+        let hook_base = NewMessage { body: alert_json(row).to_string(), ..base.clone() };
+        msgs.extend(crate::outbox::webhook_messages(
+            &hooks,
+            &hook_base,
+            &row.division_path,
+            &format!("alert:{}", row.id),
+        ));
         n += tongxin_store::outbox::enqueue(tx, &msgs).await?;
         Ok(n)
     }

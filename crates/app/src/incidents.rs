@@ -224,10 +224,18 @@ impl App {
         by: Option<&Actor>,
         zh: &str,
         en: &str,
-    ) -> AppResult<()> {
-        st::add_timeline(tx, inc, now_ms(), kind, by.is_none(), by.map(|a| (a.user_id, a.username.as_str())), zh, en)
-            .await?;
-        Ok(())
+    ) -> AppResult<i64> {
+        Ok(st::add_timeline(
+            tx,
+            inc,
+            now_ms(),
+            kind,
+            by.is_none(),
+            by.map(|a| (a.user_id, a.username.as_str())),
+            zh,
+            en,
+        )
+        .await?)
     }
 
     /// Whether `actor` may see incident `i`: its jurisdiction covers it, it reported it, or its
@@ -459,7 +467,9 @@ impl App {
     }
 
     /// Writes a manual timeline note (officers and grid workers).
-    pub async fn add_incident_note(&self, actor: &Actor, ctx: &RequestCtx, id: i64, text: &str) -> AppResult<()> {
+    /// Adds a manual timeline entry (field update); integrations subscribed to `incident.note`
+    /// get it by webhook. Returns the entry's id.
+    pub async fn add_incident_note(&self, actor: &Actor, ctx: &RequestCtx, id: i64, text: &str) -> AppResult<i64> {
         let i = self.incident_for(actor, id).await?;
         if !(may_command(actor) || actor.role == Role::GridWorker) || !actor.covers(&i.division_path) {
             return Err(AppError::Forbidden);
@@ -468,9 +478,25 @@ impl App {
         if text.is_empty() || text.chars().count() > 2000 {
             return Err(invalid("text", "length", "内容须为 1–2000 字", "Text must be 1–2,000 characters"));
         }
+        let hooks = self.store.outbox_endpoints().await?;
         let mut tx = self.store.begin().await?;
-        self.timeline(&mut tx, id, "note", Some(actor), text, text).await?;
-        self.audit(&mut tx, Some(actor), ctx, "incident.note", "incident", id, serde_json::json!({})).await?;
+        let entry = self.timeline(&mut tx, id, "note", Some(actor), text, text).await?;
+        self.audit(&mut tx, Some(actor), ctx, "incident.note", "incident", id, serde_json::json!({"entry": entry}))
+            .await?;
+        let base = tongxin_store::outbox::NewMessage {
+            kind: "incident.note".into(),
+            ref_type: "incident".into(),
+            ref_id: Some(id),
+            subject: format!("{} 现场反馈 / field update", i.title),
+            body: serde_json::json!({"incident": id, "entry": entry, "text": text, "by": actor.display_name})
+                .to_string(),
+            link: format!("/incidents/{id}"),
+            not_before: now_ms(),
+            ..Default::default()
+        };
+        let msgs =
+            crate::outbox::webhook_messages(&hooks, &base, &i.division_path, &format!("incident:{id}:note:{entry}"));
+        crate::outbox::enqueue(&mut tx, &msgs).await?;
         self.event(
             &mut tx,
             NewEvent {
@@ -482,7 +508,11 @@ impl App {
             },
         )
         .await?;
-        self.commit(tx).await
+        self.commit(tx).await?;
+        if !msgs.is_empty() {
+            self.wake_outbox();
+        }
+        Ok(entry)
     }
 
     /// Writes a situation report.

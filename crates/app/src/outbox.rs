@@ -33,6 +33,33 @@ pub async fn enqueue(tx: &mut Tx, msgs: &[NewMessage]) -> AppResult<u64> {
     Ok(tongxin_store::outbox::enqueue(tx, msgs).await?)
 }
 
+/// Webhook copies of `base` for every active endpoint subscribed to its kind (prefix match;
+/// no kinds = everything) whose area overlaps `division_path` (no area = everywhere). Each
+/// message's idempotency key is `{key}:webhook:{endpoint id}`.
+pub fn webhook_messages(
+    endpoints: &[tongxin_store::outbox::EndpointRow],
+    base: &NewMessage,
+    division_path: &str,
+    key: &str,
+) -> Vec<NewMessage> {
+    endpoints
+        .iter()
+        .filter(|e| e.kinds.is_empty() || e.kinds.split(',').any(|k| base.kind.starts_with(k.trim())))
+        .filter(|e| {
+            e.division_path.is_empty()
+                || tongxin_domain::division::is_within(division_path, &e.division_path)
+                || tongxin_domain::division::is_within(&e.division_path, division_path)
+        })
+        .map(|e| NewMessage {
+            channel: "webhook".into(),
+            recipient: e.id.to_string(),
+            user_id: None,
+            idempotency_key: format!("{key}:webhook:{}", e.id),
+            ..base.clone()
+        })
+        .collect()
+}
+
 /// An in-app message to one account (inbox entry and live notification).
 pub fn inapp(user_id: i64, kind: &str, title_zh: &str, title_en: &str, link: &str, key: &str) -> NewMessage {
     NewMessage {
@@ -89,7 +116,8 @@ impl Default for ChannelConfig {
             http_timeout: Duration::from_secs(10),
             batch: 500,
             concurrency: 64,
-            lease_ms: 60_000,
+            // Longer than a batch's deliveries take; `TONGXIN_OUTBOX_LEASE_MS` shortens it in tests.
+            lease_ms: env("TONGXIN_OUTBOX_LEASE_MS").and_then(|v| v.parse().ok()).unwrap_or(60_000),
         }
     }
 }

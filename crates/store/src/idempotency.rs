@@ -21,11 +21,37 @@ pub enum KeyState {
     Mismatch,
     /// The first request with this key is still running.
     InProgress,
+    /// The first request's changes were saved, but its response was not (the node stopped in
+    /// between): the change must not run again.
+    Applied,
 }
 
-/// Reservations older than this without a stored response are treated as abandoned (the node
-/// died mid-request) and may be taken over.
-pub const ABANDON_MS: i64 = 60_000;
+tokio::task_local! {
+    /// The idempotency key (owner, key) of the request this task serves. A write transaction
+    /// committed under it marks the key `committed` atomically with the request's changes.
+    static CURRENT: (String, String);
+}
+
+/// Runs `fut` (a request handler) with its idempotency key in scope.
+pub async fn scope<F: std::future::Future>(owner: String, key: String, fut: F) -> F::Output {
+    CURRENT.scope((owner, key), fut).await
+}
+
+/// Marks the current request's key as committed inside `tx` (no-op outside a keyed request).
+pub(crate) async fn mark_committed(tx: &mut crate::Tx) -> std::result::Result<(), sqlx::Error> {
+    let Ok((owner, key)) = CURRENT.try_with(|k| k.clone()) else { return Ok(()) };
+    sqlx::query("UPDATE idempotency_keys SET committed = 1 WHERE owner = $1 AND key = $2")
+        .bind(owner)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Reservations older than this without a stored response or a committed change are treated as
+/// abandoned (the node died mid-request, before its change committed) and may be taken over.
+/// Longer than the server's request timeout (30 s), so a live request is never taken over.
+pub const ABANDON_MS: i64 = 35_000;
 
 impl Store {
     /// Reserves `key` for `owner`, or reports what it already holds.
@@ -51,7 +77,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
             let r = sqlx::query(
-                "SELECT request_hash, status, content_type, body, completed, created_at FROM idempotency_keys \
+                "SELECT request_hash, status, content_type, body, completed, committed, created_at FROM idempotency_keys \
                  WHERE owner = $1 AND key = $2",
             )
             .bind(owner.to_string())
@@ -69,6 +95,9 @@ impl Store {
                     content_type: col(&r, "content_type")?,
                     body: col(&r, "body")?,
                 });
+            }
+            if col::<i64>(&r, "committed")? == 1 {
+                return Ok(KeyState::Applied);
             }
             if now_ms() - col::<i64>(&r, "created_at")? < ABANDON_MS {
                 return Ok(KeyState::InProgress);
@@ -103,7 +132,7 @@ impl Store {
     /// Frees a reservation (the request failed before changing anything, so a retry may run).
     pub async fn idem_release(&self, owner: &str, key: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND completed = 0")
+        sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND completed = 0 AND committed = 0")
             .bind(owner.to_string())
             .bind(key.to_string())
             .execute(&mut *tx)

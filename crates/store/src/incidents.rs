@@ -351,10 +351,10 @@ pub async fn add_timeline(
     by: Option<(i64, &str)>,
     zh: &str,
     en: &str,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<i64> {
+    let r = sqlx::query(
         "INSERT INTO incident_timeline (incident_id, at, kind, auto, user_id, username, text_zh, text_en) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
     )
     .bind(incident_id)
     .bind(at)
@@ -364,9 +364,9 @@ pub async fn add_timeline(
     .bind(by.map_or(String::new(), |b| b.1.to_string()))
     .bind(zh.to_string())
     .bind(en.to_string())
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(())
+    col(&r, "id")
 }
 
 /// The timeline, oldest first.

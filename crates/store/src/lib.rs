@@ -22,6 +22,7 @@ pub mod registry;
 pub mod sessions;
 pub mod sql;
 pub mod testkit;
+mod tx;
 pub mod users;
 pub mod workorders;
 
@@ -29,8 +30,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor};
 use std::time::Duration;
 
-/// A database transaction: every request's changes and its audit records commit together.
-pub type Tx = sqlx::Transaction<'static, Any>;
+pub use tx::Tx;
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,8 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
+    /// SQLite's group-committing writer (see [`Tx`]); PostgreSQL has none.
+    group: Option<std::sync::Arc<tx::GroupWriter>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -143,7 +145,8 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(&cfg.url).await?;
                 let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
-                Ok(Store { read, write, backend, url: cfg.url.clone().into() })
+                let group = Some(std::sync::Arc::new(tx::GroupWriter::new(write.clone())));
+                Ok(Store { read, write, backend, url: cfg.url.clone().into(), group })
             }
             Backend::Postgres => {
                 let schema = cfg.pg_schema.clone();
@@ -161,7 +164,7 @@ impl Store {
                     })
                     .connect(&cfg.url)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into() })
+                Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into(), group: None })
             }
         }
     }
@@ -191,9 +194,12 @@ impl Store {
         &self.read
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction (group-committed on SQLite; see [`Tx`]).
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        match &self.group {
+            Some(g) => g.begin().await,
+            None => Ok(Tx::plain(self.write.begin().await?)),
+        }
     }
 
     /// Checks that the database answers (for /healthz).
@@ -213,6 +219,9 @@ impl Store {
 
     /// Closes the pools (graceful shutdown).
     pub async fn close(&self) {
+        if let Some(g) = &self.group {
+            g.release().await;
+        }
         self.read.close().await;
         self.write.close().await;
     }

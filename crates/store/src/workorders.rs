@@ -395,13 +395,15 @@ impl Store {
 
     /// Tries to take (or keep) the scan lease for `ttl_ms`. True when `holder` holds it.
     pub async fn take_scan_lease(&self, holder: &str, now: i64, ttl_ms: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE wo_lease SET holder = $1, until = $2 WHERE id = 1 AND (until < $3 OR holder = $1)")
             .bind(holder.to_string())
             .bind(now + ttl_ms)
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(n == 1)
     }
 

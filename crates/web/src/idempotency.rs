@@ -77,6 +77,15 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
                 "This Idempotency-Key was already used for a different request",
             )
         }
+        Ok(KeyState::Applied) => {
+            return problem(
+                lang,
+                StatusCode::CONFLICT,
+                "idempotency-applied",
+                "该请求此前已处理并保存，但当时的响应未能送达；请勿重复提交，可刷新查看结果",
+                "This request was already processed and saved, but its response was lost; do not submit it again",
+            )
+        }
         Ok(KeyState::InProgress) => {
             return problem(
                 lang,
@@ -97,7 +106,13 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
             );
         }
     }
-    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    // Commits made by the handler mark the key in their own transaction (see store::idempotency).
+    let resp = tongxin_store::idempotency::scope(
+        owner.clone(),
+        key.clone(),
+        next.run(Request::from_parts(parts, Body::from(bytes))),
+    )
+    .await;
     let (rparts, rbody) = resp.into_parts();
     let Ok(rbytes) = axum::body::to_bytes(rbody, MAX_STORED).await else {
         let _ = store.idem_release(&owner, &key).await;

@@ -45,3 +45,65 @@ async fn committed_write_is_visible_to_readers() {
         db.cleanup().await;
     }
 }
+
+/// Many requests commit at once (group commit on SQLite): every acknowledged one is saved,
+/// and the ones that failed or rolled back leave nothing, whatever batch they shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_commits_land_and_failures_stay_out() {
+    for db in dbs().await {
+        let s = db.store.clone();
+        let mut tx = s.begin().await.unwrap();
+        load_mini(&mut tx).await;
+        tx.commit().await.unwrap();
+
+        let mut tasks = Vec::new();
+        for i in 0..240 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("c{i}");
+                let mut tx = s.begin().await.unwrap();
+                create(&mut tx, &user(&name)).await.unwrap();
+                match i % 6 {
+                    // A request that fails half-way: dropped, as the `?` operator does.
+                    0 => {
+                        assert!(create(&mut tx, &user(&name)).await.is_err());
+                        drop(tx);
+                        (name, false)
+                    }
+                    1 => {
+                        tx.rollback().await.unwrap();
+                        (name, false)
+                    }
+                    _ => {
+                        tokio::task::yield_now().await;
+                        tx.commit().await.unwrap();
+                        (name, true)
+                    }
+                }
+            }));
+        }
+        let mut saved = Vec::new();
+        let mut dropped = Vec::new();
+        for t in tasks {
+            let (name, ok) = t.await.unwrap();
+            if ok {
+                saved.push(name)
+            } else {
+                dropped.push(name)
+            }
+        }
+        // A write acknowledged above is visible to a reader at once.
+        for n in &saved {
+            assert!(s.user_by_username(n).await.is_ok(), "{n} was acknowledged but is missing on {:?}", s.backend());
+        }
+        // A later commit must not carry a dropped request's changes along.
+        let mut tx = s.begin().await.unwrap();
+        create(&mut tx, &user("after")).await.unwrap();
+        tx.commit().await.unwrap();
+        for n in &dropped {
+            assert!(s.user_by_username(n).await.is_err(), "{n} was rolled back but is saved on {:?}", s.backend());
+        }
+        assert_eq!(s.user_count().await.unwrap(), saved.len() as i64 + 1);
+        db.cleanup().await;
+    }
+}

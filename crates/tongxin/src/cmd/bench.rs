@@ -27,6 +27,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         repeat: usize,
     },
+    /// Acknowledged writes over HTTP: starts a server, 64 clients post field updates; prints
+    /// acknowledged, errors, rps, p50_ms, p99_ms.
+    Writes(super::bench_writes::WritesArgs),
+    /// Kills the server with SIGKILL at random moments while clients write, then checks that no
+    /// acknowledged write was lost or duplicated and every queued notification was delivered.
+    Crash(super::bench_writes::CrashArgs),
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -38,6 +44,8 @@ pub enum BenchCommand {
 /// Runs a benchmark.
 pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
     match c {
+        BenchCommand::Writes(a) => return super::bench_writes::writes(r, a).await,
+        BenchCommand::Crash(a) => return super::bench_writes::crash(r, a).await,
         BenchCommand::Target(args) => {
             tokio::task::spawn_blocking(move || tongxin_area::bench::run(&args, &mut std::io::stdout())).await??;
         }

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_alerts;
 pub mod bench_registry;
 pub mod bench_workorders;
+pub mod bench_writes;
 pub mod import;
 pub mod seed;
 pub mod serve;

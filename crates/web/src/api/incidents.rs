@@ -246,15 +246,15 @@ pub struct NoteBody {
 
 /// Adds a manual timeline entry.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", params(("id" = i64, Path)), request_body = NoteBody,
-    responses((status = 200, description = "ok"), (status = 422, body = Problem)))]
+    responses((status = 200, description = "`{ok, id}`: the timeline entry's id"), (status = 422, body = Problem)))]
 pub async fn note(
     State(st): State<AppState>,
     u: ApiUser,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<NoteBody>,
 ) -> R<serde_json::Value> {
-    st.app.add_incident_note(&u.authed.actor, &u.ctx, id, &b.text).await.map_err(e(u.ctx.lang))?;
-    Ok(Json(serde_json::json!({"ok": true})))
+    let entry = st.app.add_incident_note(&u.authed.actor, &u.ctx, id, &b.text).await.map_err(e(u.ctx.lang))?;
+    Ok(Json(serde_json::json!({"ok": true, "id": entry})))
 }
 
 /// A situation report.

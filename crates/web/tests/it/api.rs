@@ -1,5 +1,6 @@
 use super::{apps, PW};
 use serde_json::{json, Value};
+use tongxin_store::idempotency::KeyState;
 
 async fn problem(r: reqwest::Response) -> (u16, String, Value) {
     let status = r.status().as_u16();
@@ -238,6 +239,65 @@ async fn idempotency_key_replays_the_first_response() {
         // Another key is another request.
         assert_eq!(post(json!({ "name": "另一个" }), "k-2").await.unwrap().status(), 201);
         assert_eq!(t.app.store.audit_recent("token.create", 10).await.unwrap().len(), 2);
+        t.stop().await;
+    }
+}
+
+/// The node stops after a request's change committed but before its response was stored: the
+/// retry must not run the change again; a reservation whose change never committed is taken
+/// over once abandoned.
+#[tokio::test]
+async fn a_retry_after_a_crash_between_commit_and_response_does_not_run_twice() {
+    use sha2::Digest;
+    for t in apps().await {
+        let (c, csrf) = t.login("admin").await;
+        let store = &t.app.store;
+        let owner = format!("u:{}", store.user_by_username("admin").await.unwrap().id);
+        let body = json!({ "name": "崩溃重试" });
+        let hash = |path: &str| {
+            let mut h = sha2::Sha256::new();
+            h.update(format!("POST {path}\n"));
+            h.update(serde_json::to_vec(&body).unwrap());
+            hex::encode(h.finalize())
+        };
+        let post = |key: &str| {
+            c.post(t.url("/api/v1/me/tokens"))
+                .header("x-csrf-token", &csrf)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+        };
+        // As the first request did: reserve, commit its change under the key, then die.
+        let h = hash("/api/v1/me/tokens");
+        assert_eq!(store.idem_reserve(&owner, "crash-1", &h).await.unwrap(), KeyState::Reserved);
+        tongxin_store::idempotency::scope(owner.clone(), "crash-1".into(), async {
+            let tx = store.begin().await.unwrap();
+            tx.commit().await.unwrap();
+        })
+        .await;
+        let (s, _, v) = problem(post("crash-1").await.unwrap()).await;
+        assert_eq!(
+            (s, v["type"].as_str().unwrap_or("")),
+            (409, "https://tongxin.example/problems/idempotency-applied"),
+            "{v}"
+        );
+        assert!(store.audit_recent("token.create", 10).await.unwrap().is_empty(), "the retry ran nothing");
+
+        // A reservation whose request died before committing anything is taken over later.
+        assert_eq!(store.idem_reserve(&owner, "crash-2", &h).await.unwrap(), KeyState::Reserved);
+        let (s, _, _) = problem(post("crash-2").await.unwrap()).await;
+        assert_eq!(s, 409, "still in progress right after");
+        let old = tongxin_store::now_ms() - tongxin_store::idempotency::ABANDON_MS - 1000;
+        let mut tx = store.begin().await.unwrap();
+        tongxin_store::sql::SqlBuf::new("UPDATE idempotency_keys SET created_at = ")
+            .int(old)
+            .query()
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(post("crash-2").await.unwrap().status(), 201, "an abandoned reservation is run again");
+        assert_eq!(store.audit_recent("token.create", 10).await.unwrap().len(), 1);
         t.stop().await;
     }
 }

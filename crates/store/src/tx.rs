@@ -1,0 +1,279 @@
+//! Write transactions, with group commit on SQLite.
+//!
+//! A 2xx means the change is on disk, so every commit must reach stable storage (SQLite
+//! `synchronous=FULL`, PostgreSQL `synchronous_commit=on`). One fsync per request caps throughput
+//! at the disk's flush rate; group commit shares one fsync among all requests that are ready at
+//! the same moment, without weakening what an acknowledgement means.
+//!
+//! - SQLite has one writer connection. Each request's transaction is a SAVEPOINT inside one outer
+//!   transaction. When a request commits it releases its savepoint, then queues again for the
+//!   writer (the mutex is fair, FIFO): the requests that were already waiting run their own
+//!   savepoints meanwhile, and whoever reaches the front first with unflushed work issues one
+//!   COMMIT for all of them. Every request returns only after the COMMIT that holds its changes
+//!   succeeded; if that COMMIT fails, every request in it gets the error (nothing is acknowledged
+//!   and lost). A failed or dropped request rolls back to its savepoint only.
+//! - PostgreSQL runs one real transaction per request on a pooled connection; the server already
+//!   shares WAL flushes among concurrent commits.
+
+use crate::{Result, StoreError};
+use sqlx::pool::PoolConnection;
+use sqlx::AnyConnection;
+use sqlx::{Any, AnyPool, Executor};
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A write transaction: every request's changes and its audit records commit together.
+///
+/// Use it as an executor with `&mut **tx` (it dereferences to the connection). Dropping it
+/// without [`Tx::commit`] rolls its changes back.
+pub struct Tx {
+    inner: Inner,
+}
+
+enum Inner {
+    Plain(Option<sqlx::Transaction<'static, Any>>),
+    Group(Option<OwnedMutexGuard<Writer>>),
+}
+
+/// The SQLite writer shared by all requests of one store.
+pub(crate) struct GroupWriter {
+    state: Arc<Mutex<Writer>>,
+}
+
+pub(crate) struct Writer {
+    pool: AnyPool,
+    /// Held while an outer transaction is open, returned to the pool after each COMMIT.
+    conn: Option<PoolConnection<Any>>,
+    /// A request's savepoint is open (its owner is running, or dropped it mid-way).
+    in_savepoint: bool,
+    /// Number of the open (or next) outer transaction.
+    epoch: u64,
+    /// Requests whose released savepoints wait in the open outer transaction.
+    pending: usize,
+    /// Recent outer transactions whose COMMIT failed, so their requests can learn it.
+    failed: VecDeque<(u64, String)>,
+}
+
+impl GroupWriter {
+    pub(crate) fn new(pool: AnyPool) -> GroupWriter {
+        GroupWriter {
+            state: Arc::new(Mutex::new(Writer {
+                pool,
+                conn: None,
+                in_savepoint: false,
+                epoch: 0,
+                pending: 0,
+                failed: VecDeque::new(),
+            })),
+        }
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        // Bounded like a pool acquire: a request never waits forever for the writer.
+        let mut w = tokio::time::timeout(ACQUIRE_TIMEOUT, self.state.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?;
+        w.clean().await?;
+        if w.conn.is_none() {
+            let mut c = w.pool.acquire().await?;
+            // IMMEDIATE takes the write lock now, so no statement later fails on a lock upgrade.
+            c.execute("BEGIN IMMEDIATE").await?;
+            w.conn = Some(c);
+        }
+        w.conn_mut().execute("SAVEPOINT tx").await?;
+        w.in_savepoint = true;
+        Ok(Tx { inner: Inner::Group(Some(w)) })
+    }
+
+    /// Returns the writer connection to the pool once no request's work is open (shutdown).
+    pub(crate) async fn release(&self) {
+        let mut w = self.state.lock().await;
+        let _ = w.clean().await;
+        if w.pending == 0 {
+            if let Some(mut c) = w.conn.take() {
+                let _ = c.execute("ROLLBACK").await;
+            }
+        }
+    }
+}
+
+impl Writer {
+    fn conn_mut(&mut self) -> &mut AnyConnection {
+        self.conn.as_deref_mut().expect("writer connection is open while a request holds the writer")
+    }
+
+    /// Undoes the savepoint of a request that was dropped without committing; when nothing
+    /// else waits in the outer transaction, ends it so the write lock is not held idle.
+    async fn clean(&mut self) -> Result<()> {
+        if !self.in_savepoint {
+            return Ok(());
+        }
+        self.in_savepoint = false;
+        let undo = async {
+            let c = self.conn_mut();
+            c.execute("ROLLBACK TO tx").await?;
+            c.execute("RELEASE tx").await?;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        if let Err(e) = undo {
+            // The outer transaction is in an unknown state: give it up, and tell the requests
+            // waiting in it that their changes are not saved.
+            self.abandon(e.to_string()).await;
+            return Err(StoreError::Db(e));
+        }
+        if self.pending == 0 {
+            if let Some(mut c) = self.conn.take() {
+                c.execute("ROLLBACK").await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn abandon(&mut self, why: String) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.execute("ROLLBACK").await;
+            if self.pending > 0 {
+                self.fail_epoch(why);
+            }
+            self.epoch += 1;
+            self.pending = 0;
+            // A connection in an unknown state is not reused.
+            c.close_on_drop();
+        }
+    }
+
+    fn fail_epoch(&mut self, why: String) {
+        self.failed.push_back((self.epoch, why));
+        while self.failed.len() > 64 {
+            self.failed.pop_front();
+        }
+    }
+
+    fn outcome(&self, epoch: u64) -> Result<()> {
+        match self.failed.iter().find(|(e, _)| *e == epoch) {
+            Some((_, why)) => Err(StoreError::Db(sqlx::Error::Protocol(format!("group commit failed: {why}")))),
+            None => Ok(()),
+        }
+    }
+
+    /// Commits the open outer transaction: one fsync for every request released into it.
+    async fn flush(&mut self) -> Result<()> {
+        let Some(mut c) = self.conn.take() else { return Ok(()) };
+        let epoch = self.epoch;
+        self.epoch += 1;
+        self.pending = 0;
+        match c.execute("COMMIT").await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let _ = c.execute("ROLLBACK").await;
+                c.close_on_drop();
+                self.failed.push_back((epoch, e.to_string()));
+                Err(StoreError::Db(e))
+            }
+        }
+    }
+}
+
+impl Tx {
+    pub(crate) fn plain(t: sqlx::Transaction<'static, Any>) -> Tx {
+        Tx { inner: Inner::Plain(Some(t)) }
+    }
+
+    /// Commits. Returns once the changes are durable on disk. (The error type is sqlx's, as
+    /// for a plain sqlx transaction.)
+    pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
+        crate::idempotency::mark_committed(&mut self).await?;
+        match &mut self.inner {
+            Inner::Plain(t) => t.take().expect("transaction present until commit").commit().await,
+            Inner::Group(g) => {
+                let mut w = g.take().expect("writer held until commit");
+                // On failure `in_savepoint` stays set: the next holder rolls this request back.
+                w.conn_mut().execute("RELEASE tx").await?;
+                w.in_savepoint = false;
+                w.pending += 1;
+                let mine = w.epoch;
+                let state = OwnedMutexGuard::mutex(&w).clone();
+                drop(w);
+                // Queue again: requests already waiting run their savepoints into the same outer
+                // transaction first; the first of us to come back with it unflushed commits it.
+                let mut w = state.lock_owned().await;
+                if w.epoch == mine {
+                    w.clean().await.map_err(to_sqlx)?;
+                    if w.epoch == mine {
+                        return w.flush().await.map_err(to_sqlx);
+                    }
+                }
+                w.outcome(mine).map_err(to_sqlx)
+            }
+        }
+    }
+
+    /// Rolls back explicitly (dropping does the same).
+    pub async fn rollback(mut self) -> std::result::Result<(), sqlx::Error> {
+        match &mut self.inner {
+            Inner::Plain(t) => t.take().expect("transaction present until rollback").rollback().await,
+            Inner::Group(g) => {
+                let mut w = g.take().expect("writer held until rollback");
+                w.clean().await.map_err(to_sqlx)
+            }
+        }
+    }
+}
+
+fn to_sqlx(e: StoreError) -> sqlx::Error {
+    match e {
+        StoreError::Db(e) => e,
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Inner::Group(g) = &mut self.inner {
+            if let Some(mut w) = g.take() {
+                // Roll back now, still holding the writer, so no one else runs on top of the
+                // abandoned savepoint; without a runtime, the next holder does it.
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(async move {
+                        if let Err(e) = w.clean().await {
+                            tracing::warn!(error = %e, "回滚失败 / rollback of an abandoned write failed");
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.inner {
+            Inner::Plain(t) => t.as_ref().expect("transaction present"),
+            Inner::Group(g) => g.as_ref().and_then(|w| w.conn.as_deref()).expect("writer held"),
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.inner {
+            Inner::Plain(t) => t.as_mut().expect("transaction present"),
+            Inner::Group(g) => g.as_mut().expect("writer held").conn_mut(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.inner {
+            Inner::Plain(_) => "Tx(plain)",
+            Inner::Group(_) => "Tx(group)",
+        })
+    }
+}
