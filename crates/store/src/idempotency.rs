@@ -16,6 +16,8 @@ pub enum KeyState {
         content_type: String,
         /// Body (UTF-8 text; binary responses are not stored).
         body: String,
+        /// Redirect target (`Location`), empty when none.
+        location: String,
     },
     /// The same key was used for a different request.
     Mismatch,
@@ -77,7 +79,8 @@ impl Store {
                 Err(e) => return Err(e),
             }
             let r = sqlx::query(
-                "SELECT request_hash, status, content_type, body, completed, committed, created_at FROM idempotency_keys \
+                "SELECT request_hash, status, content_type, body, location, completed, committed, created_at \
+                 FROM idempotency_keys \
                  WHERE owner = $1 AND key = $2",
             )
             .bind(owner.to_string())
@@ -94,6 +97,7 @@ impl Store {
                     status: col::<i64>(&r, "status")? as u16,
                     content_type: col(&r, "content_type")?,
                     body: col(&r, "body")?,
+                    location: col(&r, "location")?,
                 });
             }
             if col::<i64>(&r, "committed")? == 1 {
@@ -115,16 +119,21 @@ impl Store {
         status: u16,
         content_type: &str,
         body: &str,
+        location: &str,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3, completed = 1 WHERE owner = $4 AND key = $5")
-            .bind(status as i64)
-            .bind(content_type.to_string())
-            .bind(body.to_string())
-            .bind(owner.to_string())
-            .bind(key.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3, location = $6, completed = 1 \
+             WHERE owner = $4 AND key = $5",
+        )
+        .bind(status as i64)
+        .bind(content_type.to_string())
+        .bind(body.to_string())
+        .bind(owner.to_string())
+        .bind(key.to_string())
+        .bind(location.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,5 +148,17 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Forgets keys older than `before_ms` (a retry comes within minutes; a day is plenty).
+    pub async fn idem_prune(&self, before_ms: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 }

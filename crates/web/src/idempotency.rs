@@ -26,20 +26,17 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let Some(key) = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+    let header_key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if header_key.is_none() && !is_form {
         return next.run(req).await;
-    };
+    }
     let caller = req.extensions().get::<Caller>().cloned();
     let lang = caller.as_ref().map(|c| c.ctx.lang).unwrap_or_default();
-    if key.is_empty() || key.len() > 200 {
-        return problem(
-            lang,
-            StatusCode::BAD_REQUEST,
-            "idempotency-key",
-            "Idempotency-Key 长度须为 1–200",
-            "Idempotency-Key must be 1–200 characters",
-        );
-    }
     let owner = match &caller {
         Some(Caller { authed: Some(a), .. }) => format!("u:{}", a.actor.user_id),
         Some(c) => format!("ip:{}", c.ctx.ip),
@@ -49,6 +46,28 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     let Ok(bytes) = axum::body::to_bytes(body, st.cfg.max_body_bytes).await else {
         return problem(lang, StatusCode::PAYLOAD_TOO_LARGE, "too-large", "请求体过大", "Request body is too large");
     };
+    // Page forms carry their one-time key as the `_idem` field (static/forms.js); only signed-in
+    // forms use it, so login and language forms never have a response replayed.
+    let form_key = || {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "_idem")
+            .map(|(_, v)| v)
+    };
+    let key = header_key.or_else(|| if owner.starts_with("u:") { form_key() } else { None });
+    let Some(key) = key else {
+        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    };
+    if key.is_empty() || key.len() > 200 {
+        return problem(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "idempotency-key",
+            "Idempotency-Key 长度须为 1–200",
+            "Idempotency-Key must be 1–200 characters",
+        );
+    }
     let mut h = Sha256::new();
     h.update(parts.method.as_str());
     h.update(b" ");
@@ -57,13 +76,28 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     h.update(&bytes);
     let hash = hex::encode(h.finalize());
     let store = &st.app.store;
-    match store.idem_reserve(&owner, &key, &hash).await {
+    // A resend that arrives while the first is still running waits for its answer (a double
+    // click should show the first request's result, not an error).
+    let mut state = store.idem_reserve(&owner, &key, &hash).await;
+    for _ in 0..50 {
+        if !matches!(state, Ok(KeyState::InProgress)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        state = store.idem_reserve(&owner, &key, &hash).await;
+    }
+    match state {
         Ok(KeyState::Reserved) => {}
-        Ok(KeyState::Completed { status, content_type, body }) => {
+        Ok(KeyState::Completed { status, content_type, body, location }) => {
             let mut r = Response::new(Body::from(body));
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             if let Ok(v) = HeaderValue::from_str(&content_type) {
                 r.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                if !location.is_empty() {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
             }
             r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             return r;
@@ -122,7 +156,8 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     match std::str::from_utf8(&rbytes) {
         // Server errors changed nothing (transactions roll back): let a retry run again.
         Ok(text) if !rparts.status.is_server_error() => {
-            if let Err(e) = store.idem_complete(&owner, &key, rparts.status.as_u16(), &ct, text).await {
+            let location = rparts.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if let Err(e) = store.idem_complete(&owner, &key, rparts.status.as_u16(), &ct, text, location).await {
                 tracing::error!(error = %e, "storing idempotent response failed");
             }
         }

@@ -40,6 +40,16 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
     app.start_outbox_workers();
     app.start_offer_expiry();
     app.start_workorder_scanner();
+    let store = app.store.clone();
+    tokio::spawn(async move {
+        // Idempotency keys only need to outlive retries: forget them after a day.
+        loop {
+            if let Err(e) = store.idem_prune(tongxin_store::now_ms() - 24 * 3600 * 1000).await {
+                tracing::warn!(error = %e, "pruning idempotency keys failed");
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
     let cfg = WebConfig {
         secure_cookies: r.file.secure_cookies.unwrap_or(false),
         trust_proxy: r.file.trust_proxy.unwrap_or(false),

@@ -301,3 +301,37 @@ async fn a_retry_after_a_crash_between_commit_and_response_does_not_run_twice() 
         t.stop().await;
     }
 }
+
+/// A page form sent twice (double click, resend) with its one-time `_idem` key does the work
+/// once; both answers are the first one's redirect.
+#[tokio::test]
+async fn a_form_sent_twice_is_saved_once() {
+    for t in apps().await {
+        let (c, csrf) = t.login("shequ").await;
+        let form = [
+            ("_csrf", csrf.as_str()),
+            ("_idem", "form-once-1"),
+            ("category", "Met"),
+            ("event", "暴雨"),
+            ("colour", "yellow"),
+            ("headline", "双击提交的黄色预警"),
+            ("hours", "6"),
+            ("divisions", "320508018000"),
+            ("action", "save"),
+        ];
+        let (r1, r2) = tokio::join!(
+            c.post(t.url("/alerts/new")).form(&form).send(),
+            c.post(t.url("/alerts/new")).form(&form).send()
+        );
+        let (r1, r2) = (r1.unwrap(), r2.unwrap());
+        assert_eq!((r1.status().as_u16(), r2.status().as_u16()), (303, 303));
+        assert_eq!(r1.headers()["location"], r2.headers()["location"], "both answers lead to the same draft");
+        assert_eq!(t.app.store.audit_recent("alert.draft", 10).await.unwrap().len(), 1, "saved once");
+        // The page carries the script that gives every form its key.
+        let page = c.get(t.url("/alerts/new")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("/static/forms.js"));
+        let js = c.get(t.url("/static/forms.js")).send().await.unwrap().text().await.unwrap();
+        assert!(js.contains("_idem") && js.contains("Idempotency-Key"));
+        t.stop().await;
+    }
+}
