@@ -192,6 +192,9 @@ const WUXI: [(&str, &str, Level, Option<&str>); 4] = [
     ("320213001001", "测试社区", Level::Community, Some("320213001000")),
 ];
 
+/// The text of every "other" object: no response to any account may contain it.
+const MARKER: &str = "ZZ-WUXI-OUT-OF-SCOPE-ZZ";
+
 /// A bind value of [`exec`].
 enum B<'a> {
     I(i64),
@@ -471,6 +474,21 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
         &[I(stranger), I(out[&Kind::Incident][1].value.parse().unwrap())],
     )
     .await;
+    // Mark the other objects' texts: no list, page, export or feed may show them to anyone.
+    let other_of = |k: Kind| out[&k].iter().find(|x| x.label == "other").unwrap().value.parse::<i64>().unwrap();
+    for (table, col, id) in [
+        ("incidents", "title", other_of(Kind::Incident)),
+        ("tasks", "title", other_of(Kind::Task)),
+        ("alerts", "headline", other_of(Kind::Alert)),
+        ("work_orders", "description", other_of(Kind::WorkOrder)),
+        ("complaints", "description", other_of(Kind::Complaint)),
+        ("check_rounds", "title", other_of(Kind::Round)),
+        ("organizations", "name", 2),
+        ("volunteers", "name", other_of(Kind::Volunteer)),
+    ] {
+        let n = exec(t, &format!("UPDATE {table} SET {col} = $1 WHERE id = $2"), &[S(MARKER), I(id)]).await;
+        assert_eq!(n, 1, "{table} {id}");
+    }
     let alerts = out[&Kind::Alert].clone();
     out.insert(
         Kind::CapFile,
@@ -494,6 +512,9 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
     let upd = "UPDATE task_assignments SET org_id = $1, division_path = $2, volunteer_id = $3 WHERE id = $4";
     exec(t, upd, &[I(1), S(own_p), I(v[0]), I(asg[0])]).await;
     exec(t, upd, &[I(2), S(wx), I(v[4]), I(asg[asg.len() - 1])]).await;
+    // The other assignment works on the other task (an own task may well show who works on it).
+    let other_task = out[&Kind::Task][1].value.parse::<i64>().unwrap();
+    exec(t, "UPDATE task_assignments SET task_id = $1 WHERE id = $2", &[I(other_task), I(asg[asg.len() - 1])]).await;
     out.insert(Kind::Assignment, own_other(asg[0], asg[asg.len() - 1], "OV"));
     for (a, vid, org, path) in [(asg[0], v[0], 1, own_p), (asg[asg.len() - 1], v[4], 2, wx)] {
         exec(
@@ -638,6 +659,8 @@ struct Call {
     target: &'static str,
     status: u16,
     seen: Seen,
+    /// The answer shows an out-of-scope object's text.
+    leaked: bool,
 }
 
 /// A body with `{id}` (the path object), `{person}` (the vulnerable person on the same side) and
@@ -659,7 +682,7 @@ async fn send(
     method: &str,
     url: &str,
     body: Option<&str>,
-) -> (u16, String) {
+) -> (u16, String, bool) {
     let api = url.starts_with("/api/");
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut rb = c.request(m, format!("{base}{url}"));
@@ -679,7 +702,11 @@ async fn send(
     }
     let r = rb.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    (r.status().as_u16(), loc)
+    let status = r.status().as_u16();
+    // Event streams never end; every other answer is read whole.
+    let streamed = r.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let leaked = !streamed && String::from_utf8_lossy(&r.bytes().await.unwrap_or_default()).contains(MARKER);
+    (status, loc, leaked)
 }
 
 /// Runs every (route, caller, target) on `t` and returns what each answered.
@@ -700,7 +727,7 @@ async fn run(t: &TestApp, targets: &BTreeMap<Kind, Vec<Target>>) -> Vec<Call> {
                     let url = concrete(path, kind, &tg.value);
                     let body = body_of(method, path).map(|b| fill(b, targets, tg));
                     // A route that ends the session gets a session of its own.
-                    let (status, loc) = if ends_session(method, path) && role != '-' {
+                    let (status, loc, leaked) = if ends_session(method, path) && role != '-' {
                         let (c, csrf) = t.login(user).await;
                         send(&c, &csrf, &t.base, method, &url, body.as_deref()).await
                     } else {
@@ -712,7 +739,7 @@ async fn run(t: &TestApp, targets: &BTreeMap<Kind, Vec<Target>>) -> Vec<Call> {
                     } else {
                         classify(status, &loc)
                     };
-                    out.push(Call { role, method: method.to_string(), path, target: tg.label, status, seen });
+                    out.push(Call { role, method: method.to_string(), path, target: tg.label, status, seen, leaked });
                 }
             }
             out
@@ -787,6 +814,12 @@ async fn every_route_answers_every_role_as_declared_on_own_and_other_objects() {
             let row = MATRIX.iter().find(|r| r.0 == c.method && r.1 == c.path).unwrap();
             let tg = targets[&row.3].iter().find(|x| x.label == c.target).unwrap();
             let want = expected(c.role, row.2, row.3, tg);
+            if c.leaked {
+                bad.push(format!(
+                    "{} {} [{}] as {}: shows an object of another city",
+                    c.method, c.path, c.target, c.role
+                ));
+            }
             if !want.contains(&c.seen) {
                 bad.push(format!(
                     "{} {} [{}] as {}: got {} ({:?}), want {:?}",
