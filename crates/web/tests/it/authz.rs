@@ -692,6 +692,16 @@ async fn send(
                 .header("x-csrf-token", csrf)
                 .header("content-type", "application/json")
                 .body(body.unwrap_or("{}").to_string());
+        } else if let Some(fields) = body.and_then(|b| b.strip_prefix("multipart:")) {
+            // Upload forms: the same fields as a multipart body, `_csrf` first.
+            let mut mp = String::new();
+            for (k, v) in std::iter::once(("_csrf", csrf)).chain(fields.split('&').filter_map(|kv| kv.split_once('=')))
+            {
+                let file = if k == "file" { "; filename=\"upload\"" } else { "" };
+                mp.push_str(&format!("--AUTHZ\r\nContent-Disposition: form-data; name=\"{k}\"{file}\r\n\r\n{v}\r\n"));
+            }
+            mp.push_str("--AUTHZ--\r\n");
+            rb = rb.header("content-type", "multipart/form-data; boundary=AUTHZ").body(mp);
         } else {
             let mut form = format!("_csrf={csrf}");
             if let Some(b) = body.filter(|b| !b.is_empty()) {
@@ -1005,7 +1015,7 @@ const MATRIX: &[(&str, &str, &str, Kind)] = &[
     ("GET", "/events", "any", Kind::Fixed),
     ("GET", "/grids", "CMSWA", Kind::Fixed),
     ("GET", "/grids/boundaries", "MSA", Kind::Fixed),
-    ("POST", "/grids/boundaries", "any", Kind::Fixed),
+    ("POST", "/grids/boundaries", "MSA", Kind::Fixed),
     ("GET", "/grids/rounds-live", "CMSWA", Kind::Fixed),
     ("GET", "/grids/rounds/{id}", "CMSWA", Kind::Round),
     ("GET", "/grids/rounds/{id}/body", "CMSWA", Kind::Round),
@@ -1050,8 +1060,8 @@ const MATRIX: &[(&str, &str, &str, Kind)] = &[
     ("GET", "/public/alerts/{id}", "public", Kind::Alert),
     ("GET", "/public/events", "public", Kind::Fixed),
     ("GET", "/registry/import", "any", Kind::Fixed),
-    ("POST", "/registry/import/confirm", "any", Kind::Fixed),
-    ("POST", "/registry/import/preview", "any", Kind::Fixed),
+    ("POST", "/registry/import/confirm", "MSOA", Kind::Fixed),
+    ("POST", "/registry/import/preview", "MSOA", Kind::Fixed),
     ("GET", "/requests/new", "public", Kind::Fixed),
     ("POST", "/requests/new", "public", Kind::Fixed),
     ("GET", "/static/{*path}", "public", Kind::Fixed),
@@ -1114,6 +1124,9 @@ const BODIES: &[(&str, &str, &str)] = &[
     ("POST", "/orgs/{id}/review", "kind=bogus&year=0&result=bogus"),
     ("POST", "/workorders/{id}/act", "action=bogus"),
     ("POST", "/requests/new", "_token={csrf}"),
+    ("POST", "/grids/boundaries", r#"multipart:datum=wgs84&geojson={"type":"FeatureCollection","features":[]}"#),
+    ("POST", "/registry/import/preview", "multipart:which=volunteers&file=x"),
+    ("POST", "/registry/import/confirm", "which=volunteers&file_b64=eA==&all_or_nothing=0"),
     // Creates: shapes that parse, values that do not validate, so refusals come from the role check.
     ("POST", "/api/v1/users", r#"{"username":"","password":"","role":"bogus"}"#),
     ("POST", "/api/v1/alerts", r#"{"category":"x","event":"x","colour":"x","headline":"","expires":0,"area":{}}"#),
