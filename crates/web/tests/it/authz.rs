@@ -199,8 +199,9 @@ const MARKER: &str = "ZZ-WUXI-OUT-OF-SCOPE-ZZ";
 enum B<'a> {
     I(i64),
     S(&'a str),
+    X(&'a [u8]),
 }
-use B::{I, S};
+use B::{I, S, X};
 
 /// Runs one fixture statement (moving rows to the other city or organisation).
 async fn exec(t: &TestApp, sql: &str, binds: &[B<'_>]) -> u64 {
@@ -210,6 +211,7 @@ async fn exec(t: &TestApp, sql: &str, binds: &[B<'_>]) -> u64 {
         q = match b {
             I(n) => q.bind(*n),
             S(s) => q.bind(s.to_string()),
+            X(x) => q.bind(x.to_vec()),
         };
     }
     let n = q.execute(&mut *tx).await.unwrap_or_else(|e| panic!("{sql}: {e}")).rows_affected();
@@ -547,8 +549,17 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
     out.insert(Kind::WoTrack, vec![one("own", code("SELECT MIN(code) AS c FROM work_orders").await)]);
     // Complaint tracking codes are stored hashed: an unknown code stands in (a public lookup).
     out.insert(Kind::ComplaintTrack, vec![one("own", "TS-UNKNOWN-CODE".into())]);
+    // An attachment on each side's complaint.
+    for c in &out[&Kind::Complaint] {
+        exec(
+            t,
+            "INSERT INTO complaint_files (complaint_id, name, mime, size, content) VALUES ($1, 'a.txt', 'text/plain', 1, $2)",
+            &[I(c.value.parse().unwrap()), X(b"x")],
+        )
+        .await;
+    }
     let files = ids(t, "SELECT id FROM complaint_files ORDER BY id").await;
-    out.insert(Kind::ComplaintFile, files.first().map(|f| vec![one("own", f.to_string())]).unwrap_or_default());
+    out.insert(Kind::ComplaintFile, own_other(files[files.len() - 2], files[files.len() - 1], GRID));
     // Outbox rows are city-wide system rows; a retry requeues once, so the allowed roles are shown
     // an id that does not exist (404) and everyone else is refused (403).
     out.insert(Kind::Outbox, vec![target("none", 999_999_999, "")]);
