@@ -1154,6 +1154,19 @@ impl App {
                 busy: false,
             })
             .collect();
+        if responders.is_empty() {
+            // Nobody free within reach: an answer for the officer, not a server error.
+            let none = Text::new("附近没有空闲的志愿者", "no free volunteer within reach");
+            return Ok(Proposal {
+                picks: vec![],
+                slots: need.iter().map(|(_, open)| *open as u64).sum(),
+                filled: 0,
+                travel_m: 0,
+                unfilled: need.iter().map(|(t, open)| (t.id, *open as u32, none.clone())).collect(),
+                responders: 0,
+                method: "none".into(),
+            });
+        }
         let mut index = dx::ResponderIndex::build(&responders).map_err(|e| AppError::Internal(e.to_string()))?;
         // Responders who already declined or lost this task are not offered it again.
         let single = need.len() == 1;
