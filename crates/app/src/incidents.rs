@@ -1076,10 +1076,7 @@ impl App {
         if actor.covers(&t.division_path) {
             return Ok(t);
         }
-        let mine = st::assignments_of(self.store.reader(), id)
-            .await?
-            .iter()
-            .any(|a| a.user_id == Some(actor.user_id) || a.org_id.is_some_and(|o| actor.acts_for(o)));
+        let mine = st::assignments_of(self.store.reader(), id).await?.iter().any(|a| Self::may_answer(actor, a));
         if mine {
             Ok(t)
         } else {
@@ -1110,10 +1107,8 @@ impl App {
         if actor.covers(&t.division_path) {
             Ok(all)
         } else {
-            Ok(all
-                .into_iter()
-                .filter(|a| a.user_id == Some(actor.user_id) || a.org_id.is_some_and(|o| actor.acts_for(o)))
-                .collect())
+            // A volunteer sees their own offers, not those of the others in their organisation.
+            Ok(all.into_iter().filter(|a| Self::may_answer(actor, a)).collect())
         }
     }
 
@@ -1486,7 +1481,8 @@ impl App {
         Ok(self.confirm_offers(actor, ctx, &p.picks).await?.len())
     }
 
-    /// Whether the actor may act on an assignment: its volunteer, or its organisation's admin.
+    /// Whether the actor may see and answer an assignment: its volunteer, or the admin of its
+    /// organisation (a volunteer's organisation is a membership, not a mandate).
     fn may_answer(actor: &Actor, a: &Assignment) -> bool {
         a.user_id == Some(actor.user_id)
             || (actor.role == Role::OrgAdmin && a.org_id.is_some_and(|o| actor.acts_for(o)))

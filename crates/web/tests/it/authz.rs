@@ -378,9 +378,9 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
     out.insert(
         Kind::Volunteer,
         vec![
-            target("own", v[1], &format!("{GRID}OV")),
+            target("own", v[1], &format!("{GRID}O")),
             target("own-jur/other-org", v[2], GRID),
-            target("other-jur/own-org", v[3], "OV"),
+            target("other-jur/own-org", v[3], "O"),
             target("other", v[4], ""),
         ],
     );
@@ -414,14 +414,14 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
         out.insert(kind, own_other(own, other, GRID));
     }
     // The own incident and task involve organisation 1 (the demo task is offered to its
-    // volunteers); the own work order was filed by the resident and handed to organisation 1 and
-    // the volunteer.
+    // volunteers); the own work order was filed by the resident and handed to organisation 1,
+    // whose admin (not its volunteers) handles it.
     let all = "CMSWOVRJA";
     for (kind, table, seen) in [
         (Kind::Incident, "incidents", "CMSWJAOV"),
         (Kind::Task, "tasks", "CMSWJAOV"),
         (Kind::Alert, "alerts", GRID),
-        (Kind::WorkOrder, "work_orders", all),
+        (Kind::WorkOrder, "work_orders", "CMSWJAOR"),
         (Kind::Complaint, "complaints", GRID),
     ] {
         let all = ids(t, &format!("SELECT id FROM {table} ORDER BY id")).await;
@@ -698,6 +698,8 @@ struct Call {
     seen: Seen,
     /// Marked texts of objects outside the caller's scope that the answer shows.
     leaked: Vec<String>,
+    /// Every marked text the answer shows (the record mode counts them, to show the check bites).
+    shown: Vec<String>,
 }
 
 /// A body with `{id}` (the path object), `{person}` (the vulnerable person on the same side) and
@@ -790,12 +792,20 @@ async fn run(t: &TestApp, targets: &BTreeMap<Kind, Vec<Target>>) -> Vec<Call> {
                     } else {
                         classify(status, &loc)
                     };
-                    let leaked = targets[&Kind::Marks]
-                        .iter()
-                        .filter(|m| text.contains(&m.value) && !m.seen_by.contains(role))
-                        .map(|m| m.value.clone())
-                        .collect();
-                    out.push(Call { role, method: method.to_string(), path, target: tg.label, status, seen, leaked });
+                    let shown: Vec<&Target> =
+                        targets[&Kind::Marks].iter().filter(|m| text.contains(&m.value)).collect();
+                    let leaked = shown.iter().filter(|m| !m.seen_by.contains(role)).map(|m| m.value.clone()).collect();
+                    let shown = shown.iter().map(|m| m.value.clone()).collect();
+                    out.push(Call {
+                        role,
+                        method: method.to_string(),
+                        path,
+                        target: tg.label,
+                        status,
+                        seen,
+                        leaked,
+                        shown,
+                    });
                 }
             }
             out
@@ -889,6 +899,10 @@ async fn every_route_answers_every_role_as_declared_on_own_and_other_objects() {
         if record {
             for ((p, m), v) in &by_route {
                 println!("{m} {p} :: {}", v.join(" "));
+            }
+            for mark in &targets[&Kind::Marks] {
+                let n = calls.iter().filter(|c| c.shown.contains(&mark.value)).count();
+                println!("{} (seen by {:?}) shown in {n} answers", mark.value, mark.seen_by);
             }
         }
         let untested: Vec<_> =
