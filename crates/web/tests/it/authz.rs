@@ -7,6 +7,10 @@
 //! a matrix entry without a route fails it too. The "other" objects are real rows moved to a second
 //! city (无锡, outside every demo account's jurisdiction) and to a second organisation, so even the
 //! city-wide roles have an "other" they must not see: by id, reads and writes answer 404.
+//!
+//! Lists, pages, exports and feeds are checked too: the objects carry marked texts, and no answer
+//! to an account outside an object's scope may show its mark. `TONGXIN_AUTHZ_RECORD=1` prints what
+//! every account got on every route (and how often each mark was shown, so the check is seen to bite).
 
 use crate::TestApp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -235,10 +239,10 @@ fn own_other(own: impl ToString, other: impl ToString, seen_by: &str) -> Vec<Tar
     vec![target("own", own, seen_by), target("other", other, "")]
 }
 
-#[allow(clippy::too_many_lines)]
 /// Builds the fixture: the demo data of `serve --demo` on the fixture street, a second city
 /// (无锡) with one grid, and, for every kind of object, one in the own jurisdiction (wangge's grid,
 /// organisation 1) and one moved to 无锡 (organisation 2, itself moved to 无锡).
+#[allow(clippy::too_many_lines)]
 async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
     let app = &t.app;
     let street = app.store.division(tongxin_app::seed::DEMO_STREET).await.unwrap();
