@@ -1106,10 +1106,7 @@ impl App {
         if actor.covers(&t.division_path) {
             return Ok(t);
         }
-        let mine = st::assignments_of(self.store.reader(), id)
-            .await?
-            .iter()
-            .any(|a| a.user_id == Some(actor.user_id) || a.org_id.is_some_and(|o| actor.acts_for(o)));
+        let mine = st::assignments_of(self.store.reader(), id).await?.iter().any(|a| Self::may_answer(actor, a));
         if mine {
             Ok(t)
         } else {
@@ -1140,10 +1137,8 @@ impl App {
         if actor.covers(&t.division_path) {
             Ok(all)
         } else {
-            Ok(all
-                .into_iter()
-                .filter(|a| a.user_id == Some(actor.user_id) || a.org_id.is_some_and(|o| actor.acts_for(o)))
-                .collect())
+            // A volunteer sees their own offers, not those of the others in their organisation.
+            Ok(all.into_iter().filter(|a| Self::may_answer(actor, a)).collect())
         }
     }
 
@@ -1184,6 +1179,19 @@ impl App {
                 busy: false,
             })
             .collect();
+        if responders.is_empty() {
+            // Nobody free within reach: an answer for the officer, not a server error.
+            let none = Text::new("附近没有空闲的志愿者", "no free volunteer within reach");
+            return Ok(Proposal {
+                picks: vec![],
+                slots: need.iter().map(|(_, open)| *open as u64).sum(),
+                filled: 0,
+                travel_m: 0,
+                unfilled: need.iter().map(|(t, open)| (t.id, *open as u32, none.clone())).collect(),
+                responders: 0,
+                method: "none".into(),
+            });
+        }
         let mut index = dx::ResponderIndex::build(&responders).map_err(|e| AppError::Internal(e.to_string()))?;
         // Responders who already declined or lost this task are not offered it again.
         let single = need.len() == 1;
@@ -1503,7 +1511,8 @@ impl App {
         Ok(self.confirm_offers(actor, ctx, &p.picks).await?.len())
     }
 
-    /// Whether the actor may act on an assignment: its volunteer, or its organisation's admin.
+    /// Whether the actor may see and answer an assignment: its volunteer, or the admin of its
+    /// organisation (a volunteer's organisation is a membership, not a mandate).
     fn may_answer(actor: &Actor, a: &Assignment) -> bool {
         a.user_id == Some(actor.user_id)
             || (actor.role == Role::OrgAdmin && a.org_id.is_some_and(|o| actor.acts_for(o)))

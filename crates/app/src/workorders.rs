@@ -123,7 +123,8 @@ fn is_overseer(a: &Actor) -> bool {
 }
 
 fn is_assignee(a: &Actor, o: &OrderRow) -> bool {
-    (o.assignee_kind == "org" && o.assignee_org_id.is_some_and(|x| a.acts_for(x)))
+    // An order for an organisation is its admin's to handle, not every member volunteer's.
+    (o.assignee_kind == "org" && a.role == Role::OrgAdmin && o.assignee_org_id.is_some_and(|x| a.acts_for(x)))
         || (o.assignee_user_id == Some(a.user_id) && !o.assignee_kind.is_empty())
 }
 

@@ -517,6 +517,11 @@ impl App {
     /// Membership requests and members of an organisation (its admin or an officer).
     pub async fn org_memberships(&self, actor: &Actor, org_id: i64, state: Option<&str>) -> AppResult<Vec<Membership>> {
         self.org_visible(actor, org_id).await?;
+        // The roster (names, notes of pending requests) is for the admin who decides and the
+        // officers above; a volunteer of the organisation sees the organisation, not its roster.
+        if actor.role == Role::Volunteer {
+            return Err(AppError::Forbidden);
+        }
         Ok(reg::list_memberships(self.store.reader(), org_id, state).await?)
     }
 }

@@ -360,6 +360,8 @@ async fn boundaries_submit(State(st): State<AppState>, u: PageUser, mut mp: Mult
             let geojson = if r.saved { String::new() } else { text };
             render(&BoundariesPage { l, report: Some(r), preview_json: preview, error: None, datum, geojson })
         }
+        // A refusal is a refusal (403), not a form error shown with 200.
+        Err(e @ AppError::Forbidden) => error_page(l, &e),
         Err(e) => {
             let msg = crate::error::problem_for(&e, u.ctx.lang);
             let detail = match &e {

@@ -344,3 +344,26 @@ async fn demo_seed_reports_mobilises_and_is_idempotent() {
         t.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_task_with_no_free_volunteer_in_reach_is_an_answer_not_a_server_error() {
+    for t in apps().await {
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (s, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("无人可派", 120.6335, 31.3172, "320508018000"))
+                .await;
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let body = json!({"incident_id": id, "title": "转移老人", "skill": "first_aid", "head_count": 2, "lon": 120.6335, "lat": 31.3172});
+        let (s, v) = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), body).await;
+        assert_eq!(s, 201, "{v}");
+        let tid = v["id"].as_i64().unwrap();
+        let (s, p) = get(&cmd, t.url(&format!("/api/v1/tasks/{tid}/proposal"))).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p["picks"].as_array().unwrap().len(), 0);
+        assert!(p.to_string().contains("附近没有空闲的志愿者"), "{p}");
+        let (s, e) = post(&cmd, &ccsrf, t.url(&format!("/api/v1/tasks/{tid}/dispatch")), json!({})).await;
+        assert_eq!(s, 409, "{e}");
+        t.stop().await;
+    }
+}

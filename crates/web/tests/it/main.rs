@@ -3,6 +3,7 @@
 
 mod alerts;
 mod api;
+mod authz;
 mod grids;
 mod incidents;
 mod live;
