@@ -25,6 +25,7 @@ pub mod graph;
 pub mod index;
 pub mod model;
 pub mod solve;
+mod split;
 
 pub use auction::solve_auction;
 pub use claims::{Accepted, Claims, Hold, Offer, OfferId, TaskStatus};
@@ -33,7 +34,10 @@ pub use geo::GeoPoint;
 pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdges};
 pub use index::{best_for_task, candidates, candidates_with_threads, Candidate, ResponderIndex};
 pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
-pub use solve::{solve, solve_with_budget, AssignedPair, Assignment, SolveMethod, UnfilledReason, UnfilledTask};
+pub use solve::{
+    solve, solve_in_parts, solve_with_budget, solve_with_threads, AssignedPair, Assignment, SolveMethod,
+    UnfilledReason, UnfilledTask,
+};
 
 /// Candidates then exact solve: the whole dispatch of `tasks` with `k` candidates each.
 pub fn dispatch(

@@ -321,8 +321,23 @@ const SCAN_BUDGET_PER_SLOT: usize = 6;
 /// Slots are added by shortest augmenting paths; if the total search work passes a budget
 /// proportional to the number of slots, the solve restarts with the ε-scaling auction
 /// ([`crate::auction`]). Both are exact.
+///
+/// Independent parts of the graph (no responder in common) are solved at once on all cores
+/// ([`crate::split`]).
 pub fn solve(graph: &CandidateGraph) -> Assignment {
-    solve_with_budget(graph, SCAN_BUDGET_PER_SLOT)
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    solve_with_threads(graph, threads)
+}
+
+/// [`solve`] on at most `threads` threads (at least one, at most 16).
+pub fn solve_with_threads(graph: &CandidateGraph, threads: usize) -> Assignment {
+    crate::split::solve_split(graph, threads.clamp(1, 16), false, |g| solve_with_budget(g, SCAN_BUDGET_PER_SLOT))
+}
+
+/// [`solve`] with the graph always cut into its connected parts, dealt into `parts` groups
+/// solved on their own threads (tests use it to check that the split is exact).
+pub fn solve_in_parts(graph: &CandidateGraph, parts: usize) -> Assignment {
+    crate::split::solve_split(graph, parts.clamp(1, 16), true, |g| solve_with_budget(g, SCAN_BUDGET_PER_SLOT))
 }
 
 /// [`solve`] with an explicit budget (`usize::MAX` = shortest paths only, `0` = auction as
