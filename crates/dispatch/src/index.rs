@@ -57,14 +57,19 @@ const SLOT_MASK: u32 = WINDOWED - 1;
 /// Largest number of responder slots (two bits of the entry tag are flags).
 pub const MAX_RESPONDERS: usize = SLOT_MASK as usize;
 
-/// One grid cell: hot entries, and availability windows read only for windowed responders.
-#[derive(Debug, Clone, Default)]
+/// Where one cell's entries live in its grid's arena: `start..start + len`, room for `cap`.
+#[derive(Debug, Clone, Copy, Default)]
 struct Cell {
-    hot: Vec<Entry>,
-    windows: Vec<(i64, i64)>,
+    start: u32,
+    len: u32,
+    cap: u32,
 }
 
-/// One uniform grid over the index's bounding box.
+/// One uniform grid over the index's bounding box. All cells share one arena of hot entries
+/// (and a parallel one of availability windows, read only for windowed responders), laid out
+/// in cell order when built: one allocation per grid instead of two per cell, and neighbouring
+/// cells are neighbours in memory. A cell that outgrows its room moves to the arena's end;
+/// the arena is repacked when such moves have left it mostly holes.
 #[derive(Debug, Clone)]
 struct Grid {
     cell_m: f64,
@@ -73,15 +78,56 @@ struct Grid {
     nx: i64,
     ny: i64,
     cells: Vec<Cell>,
+    hot: Vec<Entry>,
+    windows: Vec<(i64, i64)>,
     len: usize,
 }
+
+const VACANT: Entry = Entry { d: [0.0; 3], tag: 0, skills: 0 };
 
 impl Grid {
     fn new(bbox: Bbox, cell_m: f64) -> Self {
         let cell_m = cell_m.max((bbox.w * bbox.h / MAX_CELLS).sqrt());
         let nx = (bbox.w / cell_m).ceil() as i64 + 1;
         let ny = (bbox.h / cell_m).ceil() as i64 + 1;
-        Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells: vec![Cell::default(); (nx * ny) as usize], len: 0 }
+        let cells = vec![Cell::default(); (nx * ny) as usize];
+        Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells, hot: Vec::new(), windows: Vec::new(), len: 0 }
+    }
+
+    /// Gives every cell room for exactly `counts[c]` entries, in cell order (empty grid).
+    fn lay_out(&mut self, counts: &[u32]) {
+        let mut start = 0u32;
+        for (cell, &n) in self.cells.iter_mut().zip(counts) {
+            *cell = Cell { start, len: 0, cap: n };
+            start += n;
+        }
+        self.hot = vec![VACANT; start as usize];
+        self.windows = vec![(0, 0); start as usize];
+    }
+
+    /// The entries and windows of cell `c`.
+    #[inline]
+    fn cell(&self, c: usize) -> (&[Entry], &[(i64, i64)]) {
+        let Cell { start, len, .. } = self.cells[c];
+        let r = start as usize..(start + len) as usize;
+        (&self.hot[r.clone()], &self.windows[r])
+    }
+
+    /// Rebuilds the arena without holes, leaving each cell a little room to grow.
+    fn repack(&mut self) {
+        let (mut hot, mut windows) = (Vec::with_capacity(self.len * 5 / 4), Vec::with_capacity(self.len * 5 / 4));
+        for cell in &mut self.cells {
+            let r = cell.start as usize..(cell.start + cell.len) as usize;
+            let start = hot.len() as u32;
+            hot.extend_from_slice(&self.hot[r.clone()]);
+            windows.extend_from_slice(&self.windows[r]);
+            let cap = if cell.len == 0 { 0 } else { cell.len + cell.len / 4 + 1 };
+            hot.resize(start as usize + cap as usize, VACANT);
+            windows.resize(start as usize + cap as usize, (0, 0));
+            *cell = Cell { start, len: cell.len, cap };
+        }
+        self.hot = hot;
+        self.windows = windows;
     }
 
     #[inline]
@@ -108,18 +154,37 @@ impl Grid {
         let (xx, yy) = (c as i64 % self.nx, c as i64 / self.nx);
         let o = self.cell_origin(frame, xx, yy);
         let entry = Entry { d: [(p[0] - o[0]) as f32, (p[1] - o[1]) as f32, (p[2] - o[2]) as f32], tag, skills };
-        self.cells[c].hot.push(entry);
-        self.cells[c].windows.push(window);
+        let mut cell = self.cells[c];
+        if cell.len == cell.cap {
+            // Move the cell to the end of the arena with twice the room.
+            let start = self.hot.len();
+            let cap = (cell.cap * 2).max(4);
+            self.hot.extend_from_within(cell.start as usize..(cell.start + cell.len) as usize);
+            self.windows.extend_from_within(cell.start as usize..(cell.start + cell.len) as usize);
+            self.hot.resize(start + cap as usize, VACANT);
+            self.windows.resize(start + cap as usize, (0, 0));
+            cell = Cell { start: start as u32, len: cell.len, cap };
+        }
+        let at = (cell.start + cell.len) as usize;
+        self.hot[at] = entry;
+        self.windows[at] = window;
+        cell.len += 1;
+        self.cells[c] = cell;
         self.len += 1;
+        if self.hot.len() > 4 * self.len + 4096 {
+            self.repack();
+        }
     }
 
     /// Removes slot `s`, placed from plane point `(x, y)`.
     fn remove(&mut self, x: f64, y: f64, s: u32) {
         let c = self.cell_of(x, y);
         let cell = &mut self.cells[c];
-        let pos = cell.hot.iter().position(|e| e.tag & SLOT_MASK == s).expect("placed entry is in its cell");
-        cell.hot.swap_remove(pos);
-        cell.windows.swap_remove(pos);
+        let (a, z) = (cell.start as usize, (cell.start + cell.len) as usize);
+        let pos = a + self.hot[a..z].iter().position(|e| e.tag & SLOT_MASK == s).expect("placed entry is in its cell");
+        self.hot.swap(pos, z - 1);
+        self.windows.swap(pos, z - 1);
+        cell.len -= 1;
         self.len -= 1;
     }
 }
@@ -448,10 +513,7 @@ impl ResponderIndex {
             for &c in &cell {
                 per_cell[c as usize] += 1;
             }
-            for (cell, &n) in grid.cells.iter_mut().zip(&per_cell) {
-                cell.hot.reserve_exact(n as usize);
-                cell.windows.reserve_exact(n as usize);
-            }
+            grid.lay_out(&per_cell);
             for (&i, &c) in members[g].iter().zip(&cell) {
                 let f = &free[i as usize];
                 grid.push(&frame, c as usize, f.p, f.tag, f.skills, f.window);
@@ -639,8 +701,8 @@ impl ResponderIndex {
     /// Scans one cell unless its nearest point is already beyond the K-th best or the range.
     #[inline]
     fn scan_cell(&self, g: &Grid, xx: i64, yy: i64, q: &Query, k: usize, heap: &mut BinaryHeap<u64>) {
-        let cell = &g.cells[(yy * g.nx + xx) as usize];
-        if cell.hot.is_empty() {
+        let cell = g.cell((yy * g.nx + xx) as usize);
+        if cell.0.is_empty() {
             return;
         }
         let cm = g.cell_m;
@@ -661,15 +723,16 @@ impl ResponderIndex {
     }
 
     #[inline]
-    fn scan(&self, cell: &Cell, q: &Query, qd: [f32; 3], k: usize, heap: &mut BinaryHeap<u64>) {
+    fn scan(&self, cell: (&[Entry], &[(i64, i64)]), q: &Query, qd: [f32; 3], k: usize, heap: &mut BinaryHeap<u64>) {
         let max2 = q.max_chord2 as f32;
-        for (i, e) in cell.hot.iter().enumerate() {
+        let (hot, windows) = cell;
+        for (i, e) in hot.iter().enumerate() {
             if q.filter {
                 if e.skills & q.required != q.required || (q.insurance && e.tag & INSURED == 0) {
                     continue;
                 }
                 if e.tag & WINDOWED != 0 {
-                    let (from, until) = cell.windows[i];
+                    let (from, until) = windows[i];
                     if from > q.start_at || q.start_at > until {
                         continue;
                     }
