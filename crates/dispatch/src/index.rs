@@ -85,6 +85,15 @@ struct Grid {
 
 const VACANT: Entry = Entry { d: [0.0; 3], tag: 0, skills: 0 };
 
+/// Room given to a cell of `n` entries when the arena is laid out: an eighth more, none if empty.
+fn room(n: u32) -> u32 {
+    if n == 0 {
+        0
+    } else {
+        n + n / 8 + 2
+    }
+}
+
 impl Grid {
     fn new(bbox: Bbox, cell_m: f64) -> Self {
         let cell_m = cell_m.max((bbox.w * bbox.h / MAX_CELLS).sqrt());
@@ -94,12 +103,14 @@ impl Grid {
         Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells, hot: Vec::new(), windows: Vec::new(), len: 0 }
     }
 
-    /// Gives every cell room for exactly `counts[c]` entries, in cell order (empty grid).
+    /// Gives every cell room for `counts[c]` entries and a little more, in cell order (empty
+    /// grid), so that moves between neighbouring cells rarely relocate a cell.
     fn lay_out(&mut self, counts: &[u32]) {
         let mut start = 0u32;
         for (cell, &n) in self.cells.iter_mut().zip(counts) {
-            *cell = Cell { start, len: 0, cap: n };
-            start += n;
+            let cap = room(n);
+            *cell = Cell { start, len: 0, cap };
+            start += cap;
         }
         self.hot = vec![VACANT; start as usize];
         self.windows = vec![(0, 0); start as usize];
@@ -115,13 +126,13 @@ impl Grid {
 
     /// Rebuilds the arena without holes, leaving each cell a little room to grow.
     fn repack(&mut self) {
-        let (mut hot, mut windows) = (Vec::with_capacity(self.len * 5 / 4), Vec::with_capacity(self.len * 5 / 4));
+        let (mut hot, mut windows) = (Vec::with_capacity(self.len * 9 / 8), Vec::with_capacity(self.len * 9 / 8));
         for cell in &mut self.cells {
             let r = cell.start as usize..(cell.start + cell.len) as usize;
             let start = hot.len() as u32;
             hot.extend_from_slice(&self.hot[r.clone()]);
             windows.extend_from_slice(&self.windows[r]);
-            let cap = if cell.len == 0 { 0 } else { cell.len + cell.len / 4 + 1 };
+            let cap = room(cell.len);
             hot.resize(start as usize + cap as usize, VACANT);
             windows.resize(start as usize + cap as usize, (0, 0));
             *cell = Cell { start, len: cell.len, cap };
@@ -159,6 +170,12 @@ impl Grid {
             // Move the cell to the end of the arena with twice the room.
             let start = self.hot.len();
             let cap = (cell.cap * 2).max(4);
+            if self.hot.capacity() < start + cap as usize {
+                // Grow the arena by an eighth, not the default doubling: it is large.
+                let more = (cap as usize).max(start / 8);
+                self.hot.reserve_exact(more);
+                self.windows.reserve_exact(more);
+            }
             self.hot.extend_from_within(cell.start as usize..(cell.start + cell.len) as usize);
             self.windows.extend_from_within(cell.start as usize..(cell.start + cell.len) as usize);
             self.hot.resize(start + cap as usize, VACANT);
@@ -171,7 +188,7 @@ impl Grid {
         cell.len += 1;
         self.cells[c] = cell;
         self.len += 1;
-        if self.hot.len() > 4 * self.len + 4096 {
+        if self.hot.len() > 2 * self.len + 4096 {
             self.repack();
         }
     }

@@ -7,7 +7,8 @@
 //! - [`candidates`]: each task's K nearest eligible free responders → [`CandidateGraph`].
 //! - [`solve`]: the exact min-cost-flow optimum on that graph → [`Assignment`] (filled pairs,
 //!   unfilled slots with reasons, total cost): shortest augmenting paths, or an ε-scaling
-//!   auction when the market turns out saturated. [`dispatch`] does both steps.
+//!   auction when the market turns out saturated; independent parts of the graph (no shared
+//!   responder) are solved on separate cores. [`dispatch`] does both steps.
 //! - [`best_for_task`]: the fast path for one urgent task, without re-solving.
 //! - [`Claims`]: offer → accept / decline / timeout → re-offer, safe under concurrency.
 //! - [`bench`]: the `tongxin bench dispatch` command.
