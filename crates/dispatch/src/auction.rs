@@ -23,8 +23,9 @@ use crate::graph::CandidateGraph;
 use crate::solve::{collect, row_starts, Assignment, SolveMethod, NONE};
 use std::collections::VecDeque;
 
-/// Factor by which ε falls from one phase to the next.
-const THETA: i64 = 16;
+/// Factor by which ε falls from one phase to the next. On the 100 000-task bench, 4 took the
+/// fewest bids plus offers (19.7 M, against 32.5 M at 16, 22.9 M at 8 and 25.0 M at 2).
+const THETA: i64 = 4;
 
 struct Market<'g> {
     g: &'g CandidateGraph,

@@ -10,7 +10,7 @@ use crate::geo::GeoPoint;
 use crate::graph::CandidateGraph;
 use crate::index::{best_for_task, candidates_with_threads, ResponderIndex, DEFAULT_CELL_M};
 use crate::model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId};
-use crate::solve::solve;
+use crate::solve::{solve, solve_with_threads};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
@@ -193,6 +193,11 @@ pub fn generate_tasks(n: usize, seed: u64) -> Vec<Task> {
         .collect()
 }
 
+/// CPU time the calling thread has used, nanoseconds (Linux only).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
@@ -222,6 +227,20 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         built = Some((index, graph, plan));
     }
     let (mut index, graph, plan) = built.expect("at least one run");
+
+    // CPU time of the same work on one thread (Linux): on a machine shared with other jobs
+    // wall-clock figures swing with the load, CPU time does not.
+    let cpu = |f: &mut dyn FnMut()| -> Option<f64> {
+        let a = thread_cpu_ns()?;
+        f();
+        Some(((thread_cpu_ns()? - a) as f64 / 1e3).round() / 1e3)
+    };
+    let candidates_cpu_ms = cpu(&mut || {
+        std::hint::black_box(candidates_with_threads(&index, &tasks, args.k, 1).ok());
+    });
+    let solve_cpu_ms = cpu(&mut || {
+        std::hint::black_box(solve_with_threads(&graph, 1));
+    });
 
     // Single urgent task fast path, on fresh tasks against the same index.
     let probes = generate_tasks(1_000, args.seed.wrapping_add(99));
@@ -267,6 +286,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         "candidates_ms": candidates_ms,
         "solve_ms": solve_ms,
         "dispatch_ms": ((candidates_ms + solve_ms) * 1e3).round() / 1e3,
+        "candidates_cpu_ms": candidates_cpu_ms,
+        "solve_cpu_ms": solve_cpu_ms,
         "total_ms": ((index_ms + candidates_ms + solve_ms) * 1e3).round() / 1e3,
         "solver": plan.method,
         "filled": plan.filled,

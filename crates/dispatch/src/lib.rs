@@ -7,7 +7,8 @@
 //! - [`candidates`]: each task's K nearest eligible free responders → [`CandidateGraph`].
 //! - [`solve`]: the exact min-cost-flow optimum on that graph → [`Assignment`] (filled pairs,
 //!   unfilled slots with reasons, total cost): shortest augmenting paths, or an ε-scaling
-//!   auction when the market turns out saturated. [`dispatch`] does both steps.
+//!   auction when the market turns out saturated; independent parts of the graph (no shared
+//!   responder) are solved on separate cores. [`dispatch`] does both steps.
 //! - [`best_for_task`]: the fast path for one urgent task, without re-solving.
 //! - [`Claims`]: offer → accept / decline / timeout → re-offer, safe under concurrency.
 //! - [`bench`]: the `tongxin bench dispatch` command.
@@ -25,6 +26,7 @@ pub mod graph;
 pub mod index;
 pub mod model;
 pub mod solve;
+mod split;
 
 pub use auction::solve_auction;
 pub use claims::{Accepted, Claims, Hold, Offer, OfferId, TaskStatus};
@@ -33,7 +35,10 @@ pub use geo::GeoPoint;
 pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdges};
 pub use index::{best_for_task, candidates, candidates_with_threads, Candidate, ResponderIndex};
 pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
-pub use solve::{solve, solve_with_budget, AssignedPair, Assignment, SolveMethod, UnfilledReason, UnfilledTask};
+pub use solve::{
+    solve, solve_in_parts, solve_with_budget, solve_with_threads, AssignedPair, Assignment, SolveMethod,
+    UnfilledReason, UnfilledTask,
+};
 
 /// Candidates then exact solve: the whole dispatch of `tasks` with `k` candidates each.
 pub fn dispatch(

@@ -311,6 +311,45 @@ impl<'g> Solver<'g> {
     }
 }
 
+impl Solver<'_> {
+    /// Optimality certificate of a complete assignment (debug builds and tests): the column
+    /// potentials and the row duals `u_r = cost(r, col(r)) − v(col(r))` are a feasible dual
+    /// solution of the assignment LP (`v ≤ 0`, `u_r + v_c ≤ cost` on every arc including each
+    /// task's unfilled columns, whose potential is 0) in complementary slackness with the
+    /// assignment (`v_c = 0` on every unused column; assigned arcs tight by construction). By LP
+    /// duality the assignment is then optimal, whatever the search did.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn certify(&self) -> Result<(), String> {
+        let g = self.g;
+        let mut used = vec![false; self.m];
+        for (r, &c) in self.row_col.iter().enumerate() {
+            let t = self.row_task[r] as usize;
+            if c == NONE {
+                return Err(format!("row {r} unassigned"));
+            }
+            let v = |c: u32| if (c as usize) < self.m { self.cols[c as usize].v } else { 0 };
+            if (c as usize) < self.m {
+                used[c as usize] = true;
+            }
+            let u = self.row_cost[r] - v(c);
+            if u > g.penalty[t] {
+                return Err(format!("row {r}: the unfilled column has negative reduced cost"));
+            }
+            for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
+                if (g.costs[e] as i64) < u + v(g.cols[e]) {
+                    return Err(format!("row {r}: arc to column {} has negative reduced cost", g.cols[e]));
+                }
+            }
+        }
+        for (c, col) in self.cols.iter().enumerate() {
+            if col.v > 0 || (!used[c] && col.v != 0) {
+                return Err(format!("column {c}: potential {} breaks slackness", col.v));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Shortest-path work allowed per slot (columns scanned) before the solve switches to the
 /// auction: beyond it the market is saturated and each new slot would re-explore a large tight
 /// region, which the auction settles with local bids instead.
@@ -321,8 +360,23 @@ const SCAN_BUDGET_PER_SLOT: usize = 6;
 /// Slots are added by shortest augmenting paths; if the total search work passes a budget
 /// proportional to the number of slots, the solve restarts with the ε-scaling auction
 /// ([`crate::auction`]). Both are exact.
+///
+/// Independent parts of the graph (no responder in common) are solved at once on all cores
+/// ([`crate::split`]).
 pub fn solve(graph: &CandidateGraph) -> Assignment {
-    solve_with_budget(graph, SCAN_BUDGET_PER_SLOT)
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    solve_with_threads(graph, threads)
+}
+
+/// [`solve`] on at most `threads` threads (at least one, at most 16).
+pub fn solve_with_threads(graph: &CandidateGraph, threads: usize) -> Assignment {
+    crate::split::solve_split(graph, threads.clamp(1, 16), false, |g| solve_with_budget(g, SCAN_BUDGET_PER_SLOT))
+}
+
+/// [`solve`] with the graph always cut into its connected parts, dealt into `parts` groups
+/// solved on their own threads (tests use it to check that the split is exact).
+pub fn solve_in_parts(graph: &CandidateGraph, parts: usize) -> Assignment {
+    crate::split::solve_split(graph, parts.clamp(1, 16), true, |g| solve_with_budget(g, SCAN_BUDGET_PER_SLOT))
 }
 
 /// [`solve`] with an explicit budget (`usize::MAX` = shortest paths only, `0` = auction as
@@ -348,6 +402,10 @@ pub fn solve_with_budget(graph: &CandidateGraph, per_slot: usize) -> Assignment 
         if work > budget {
             return crate::auction::solve_auction(graph);
         }
+    }
+    #[cfg(debug_assertions)]
+    if let Err(e) = s.certify() {
+        panic!("shortest-path plan failed its optimality certificate: {e}");
     }
     let row_col: Vec<u32> = s.row_col.iter().map(|&c| if (c as usize) < s.m { c } else { NONE }).collect();
     collect(graph, &row_col, &row_start, SolveMethod::ShortestPaths)
@@ -414,5 +472,30 @@ pub(crate) fn collect(g: &CandidateGraph, row_col: &[u32], row_start: &[u32], me
         cost: travel as i64 + penalty,
         method,
         task_offsets,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResponderId, TaskId};
+
+    #[test]
+    fn the_certificate_accepts_the_optimum_and_rejects_a_worse_plan() {
+        let g = CandidateGraph::from_parts(
+            vec![(TaskId(1), 1, 1_000, vec![(0, 5), (1, 9)]), (TaskId(2), 1, 1_000, vec![(1, 3)])],
+            vec![ResponderId(1), ResponderId(2)],
+        )
+        .unwrap();
+        let mut s = Solver::new(&g);
+        for r in 0..2 {
+            s.add_row(r);
+        }
+        assert_eq!(s.certify(), Ok(()));
+        // Task 1 on the farther responder, task 2 unfilled: feasible but not optimal.
+        s.cols[0].row = NONE;
+        s.assign(0, 1, 9);
+        s.assign(1, (s.m + 1) as u32, 1_000);
+        assert!(s.certify().is_err());
     }
 }

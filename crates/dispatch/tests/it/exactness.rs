@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use std::collections::HashSet;
 use tongxin_dispatch::bench::{generate_responders, generate_tasks};
 use tongxin_dispatch::{
-    candidates, parse_dimacs, solve, solve_auction, solve_with_budget, Assignment, CandidateGraph, GeoPoint, Priority,
-    Responder, ResponderId, ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
+    candidates, parse_dimacs, solve, solve_auction, solve_in_parts, solve_with_budget, Assignment, CandidateGraph,
+    GeoPoint, Priority, Responder, ResponderId, ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
 };
 
 fn graph_of(raw: &RawTasks, responders: usize) -> CandidateGraph {
@@ -77,7 +77,13 @@ proptest! {
         check_feasible(&g, &raw, &plan);
         let oracle = min_cost_flow(&parse_dimacs(&g.to_dimacs()).unwrap()).unwrap();
         prop_assert_eq!(plan.cost, oracle);
-        for other in [solve_auction(&g), solve_with_budget(&g, 0), solve_with_budget(&g, usize::MAX)] {
+        for other in [
+            solve_auction(&g),
+            solve_with_budget(&g, 0),
+            solve_with_budget(&g, usize::MAX),
+            solve_in_parts(&g, 2),
+            solve_in_parts(&g, 3),
+        ] {
             check_feasible(&g, &raw, &other);
             prop_assert_eq!(other.cost, oracle);
         }
@@ -95,7 +101,13 @@ proptest! {
         check_feasible(&g, &raw, &plan);
         let best = brute_force(&raw, nr);
         prop_assert_eq!(plan.cost, best);
-        for other in [solve_auction(&g), solve_with_budget(&g, 0), solve_with_budget(&g, usize::MAX)] {
+        for other in [
+            solve_auction(&g),
+            solve_with_budget(&g, 0),
+            solve_with_budget(&g, usize::MAX),
+            solve_in_parts(&g, 2),
+            solve_in_parts(&g, 3),
+        ] {
             check_feasible(&g, &raw, &other);
             prop_assert_eq!(other.cost, best);
         }
@@ -114,6 +126,9 @@ fn suzhou_instances_match_textbook_min_cost_flow_on_their_dimacs() {
         let plan = solve(&g);
         assert_eq!(solve_auction(&g).cost, plan.cost, "seed {seed}");
         assert_eq!(solve_with_budget(&g, 0).cost, plan.cost, "seed {seed}");
+        let parts = solve_in_parts(&g, 2);
+        assert_eq!(parts.cost, plan.cost, "seed {seed}");
+        assert_eq!(parts.unfilled.len(), plan.unfilled.len(), "seed {seed}");
         let text = g.to_dimacs();
         let p = parse_dimacs(&text).unwrap();
         assert_eq!(min_cost_flow(&p), Some(plan.cost), "seed {seed}");

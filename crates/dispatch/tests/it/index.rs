@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use tongxin_dispatch::bench::{generate_responders, generate_tasks};
-use tongxin_dispatch::{best_for_task, Availability, GeoPoint, Responder, ResponderId, ResponderIndex, Task};
+use tongxin_dispatch::{best_for_task, Availability, GeoPoint, Responder, ResponderId, ResponderIndex, SkillSet, Task};
 
 fn eligible(r: &Responder, t: &Task) -> bool {
     let (from, until) = r.availability.bounds();
@@ -52,7 +52,7 @@ fn knn_matches_brute_force_before_and_after_updates() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for step in 0..3_000u64 {
         let id = ResponderId(rng.gen_range(1..=4_000));
-        match rng.gen_range(0..4) {
+        match rng.gen_range(0..5) {
             0 if model.contains_key(&id) => {
                 // Moves, sometimes far outside the current grid (forces a re-grid).
                 let far = rng.gen_bool(0.01);
@@ -72,6 +72,14 @@ fn knn_matches_brute_force_before_and_after_updates() {
             }
             2 if model.contains_key(&id) => {
                 assert_eq!(index.remove(id).unwrap(), model.remove(&id).unwrap());
+            }
+            3 if model.contains_key(&id) => {
+                // New skills and insurance move the responder between the per-skill grids.
+                let mut r = model[&id].clone();
+                r.skills = SkillSet(rng.gen_range(0..1u64 << 16) & rng.gen_range(0..1u64 << 16));
+                r.insured = rng.gen_bool(0.5);
+                index.update(r.clone()).unwrap();
+                model.insert(id, r);
             }
             _ if !model.contains_key(&id) => {
                 let mut r = responders[(id.0 - 1) as usize].clone();
