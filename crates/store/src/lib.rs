@@ -6,7 +6,8 @@
 //!
 //! SQLite gets a single-connection writer pool (writes are serialised by SQLite anyway; one writer
 //! avoids `SQLITE_BUSY` on lock upgrades) plus a reader pool; WAL with `synchronous=FULL`, so an
-//! acknowledged commit is on disk. PostgreSQL uses one pool for both.
+//! acknowledged commit is on disk. PostgreSQL uses one pool for both. On both, writes go through
+//! one group-committing writer per node (see [`Tx`]).
 #![forbid(unsafe_code)]
 
 pub mod alerts;
@@ -99,7 +100,7 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
-    /// SQLite's group-committing writer (see [`Tx`]); PostgreSQL has none.
+    /// The group-committing writer (see [`Tx`]).
     group: Option<std::sync::Arc<tx::GroupWriter>>,
 }
 
@@ -145,7 +146,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(&cfg.url).await?;
                 let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
-                let group = Some(std::sync::Arc::new(tx::GroupWriter::new(write.clone())));
+                let group = Some(std::sync::Arc::new(tx::GroupWriter::new(write.clone(), "BEGIN IMMEDIATE")));
                 Ok(Store { read, write, backend, url: cfg.url.clone().into(), group })
             }
             Backend::Postgres => {
@@ -164,7 +165,8 @@ impl Store {
                     })
                     .connect(&cfg.url)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into(), group: None })
+                let group = Some(std::sync::Arc::new(tx::GroupWriter::new(pool.clone(), "BEGIN")));
+                Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into(), group })
             }
         }
     }

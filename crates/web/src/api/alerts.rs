@@ -219,7 +219,7 @@ fn message_json(m: &tongxin_store::outbox::MessageRow) -> serde_json::Value {
 /// Receive a CAP 1.2 message from another system (Bearer token; body `application/cap+xml`).
 /// 201 accepted, 200 duplicate (ignored), 422 refused with the codec's errors (kept in the rejected list).
 #[utoipa::path(post, path = "/api/v1/cap/intake", tag = "alerts", request_body(content = String, content_type = "application/cap+xml"),
-    responses((status = 201, body = Object), (status = 200, body = Object), (status = 422, body = Object), (status = 403, body = Problem)))]
+    responses((status = 201, body = Object), (status = 200, body = Object), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn intake(State(st): State<AppState>, u: ApiUser, body: Bytes) -> Result<Response, ApiError> {
     tongxin_app::require_role(&u.authed.actor, &tongxin_app::alerts::AUTHORS).map_err(e(&u))?;
     let origin = format!("http:{}", u.authed.actor.username);

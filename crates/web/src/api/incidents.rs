@@ -282,7 +282,7 @@ pub struct SitrepBody {
 
 /// Writes a sitrep.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/sitreps", tag = "incidents", params(("id" = i64, Path)), request_body = SitrepBody,
-    responses((status = 201, description = "{id}"), (status = 422, body = Problem)))]
+    responses((status = 200, description = "{id}"), (status = 422, body = Problem)))]
 pub async fn sitrep(
     State(st): State<AppState>,
     u: ApiUser,

@@ -45,6 +45,35 @@ pub fn router() -> Router<AppState> {
         .merge(workorders::router())
         .merge(alerts::router())
         .fallback(not_found)
+        .layer(axum::middleware::map_response(plain_errors_as_problems))
+}
+
+/// Every API error is problem+json, also the ones axum's extractors and router write as plain
+/// text (a path id that is not a number, a method the route does not take).
+async fn plain_errors_as_problems(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/problem+json") || ct.starts_with("application/json") {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let detail = match String::from_utf8_lossy(&text).trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_string(),
+        t => t.to_string(),
+    };
+    let kind = if status == StatusCode::METHOD_NOT_ALLOWED { "method-not-allowed" } else { "bad-request" };
+    let mut out = Problem::new(status, kind, detail).into_response();
+    // Keep headers such as Allow and Retry-After.
+    for (k, v) in parts.headers.iter() {
+        if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 /// OpenAPI document and explorer routes.
@@ -88,7 +117,45 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(grids::GridsApi::openapi());
     doc.merge(incidents::IncidentsApi::openapi());
     doc.merge(alerts::AlertsApi::openapi());
-    Json(doc)
+    Json(problems_documented(serde_json::to_value(doc).unwrap_or_default()))
+}
+
+/// Every error of this API is `application/problem+json` (see `error.rs`); the annotations say
+/// `body = Problem`, which utoipa files under `application/json`. This moves them to the right
+/// media type and adds a `default` problem response to operations that list only successes, so
+/// clients and fuzzers (schemathesis) see every error documented as it is sent.
+fn problems_documented(mut doc: serde_json::Value) -> serde_json::Value {
+    let problem = serde_json::json!({ "schema": { "$ref": "#/components/schemas/Problem" } });
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return doc };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
+            for r in responses.values_mut() {
+                let Some(content) = r.get_mut("content").and_then(|c| c.as_object_mut()) else { continue };
+                let is_problem = content
+                    .get("application/json")
+                    .and_then(|j| j.pointer("/schema/$ref"))
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|r| r.ends_with("/Problem"));
+                if is_problem {
+                    if let Some(v) = content.remove("application/json") {
+                        content.insert("application/problem+json".into(), v);
+                    }
+                }
+            }
+            responses.entry("default").or_insert_with(|| {
+                serde_json::json!({
+                    "description": "错误（problem+json）/ Error (problem+json)",
+                    "content": { "application/problem+json": problem.clone() },
+                })
+            });
+        }
+    }
+    doc
 }
 
 async fn explorer() -> Html<&'static str> {
