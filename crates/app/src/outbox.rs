@@ -323,6 +323,9 @@ impl App {
             .header(ContentType::TEXT_PLAIN)
             .body(format!("{}\n\n{}", m.body, m.link))
             .map_err(|e| format!("mail: {e}"))?;
+        // Plain SMTP (no STARTTLS/TLS): the build carries no TLS library (lettre's
+        // `tokio1-rustls` feature would add rustls and ring). Point it at a relay on the host or a
+        // trusted network, which forwards with TLS.
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(cfg.smtp_port)
             .timeout(Some(cfg.http_timeout));
