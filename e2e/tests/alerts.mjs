@@ -40,10 +40,28 @@ export default async function (t) {
   await sw.fill("textarea[name=instruction]", "减少外出，低洼地区居民注意防范积水。");
   await sw.fill("input[name=hours]", "6");
 
-  // Draw a circle on the map around the old town: the reach preview follows the drawing.
+  // Draw a polygon on the map (click three corners, then Done): lon,lat text, reach preview.
   await sw.waitForSelector("#area-map.leaflet-container");
+  await sw.click("#draw-polygon");
+  // (After the click: it may have scrolled the page.)
+  let box = await sw.locator("#area-map").boundingBox();
+  const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+  await sw.mouse.click(cx - 80, cy - 60);
+  await sw.mouse.click(cx + 80, cy - 60);
+  await sw.mouse.click(cx, cy + 70);
+  await sw.click("#draw-finish");
+  const polygon = await sw.inputValue("input[name=polygon]");
+  const corners = polygon.split(" ").map((p) => p.split(",").map(Number));
+  assert.equal(corners.length, 3, `three corners: ${polygon}`);
+  assert.ok(corners.every(([x, y]) => x > 120 && x < 121 && y > 31 && y < 32), `lon,lat order: ${polygon}`);
+  await sw.waitForSelector("#reach #reach-households");
+  assert.equal(await sw.locator("#area-map path.leaflet-interactive").count() >= 1, true, "the polygon is drawn");
+  await sw.click("#draw-clear");
+  assert.equal(await sw.inputValue("input[name=polygon]"), "");
+
+  // Draw a circle (centre, then edge): the reach preview follows the drawing.
   await sw.click("#draw-circle");
-  const box = await sw.locator("#area-map").boundingBox();
+  box = await sw.locator("#area-map").boundingBox();
   await sw.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await sw.mouse.click(box.x + box.width / 2 + 60, box.y + box.height / 2);
   await sw.waitForFunction(() => /^\d+\.\d+,\d+\.\d+ \d+$/.test(document.querySelector("input[name=circle]").value));
@@ -93,6 +111,10 @@ export default async function (t) {
   const item = res.locator("#public-alerts li", { hasText: headline });
   assert.equal(await item.getAttribute("data-colour"), "yellow");
   assert.match(await item.textContent(), /黄色预警/);
+  // Its area is on the resident's map (the street's grid outlines), coloured yellow.
+  await res.waitForFunction(() => Number(document.querySelector("#alerts-map").dataset.shapes || 0) > 0, null, { timeout: 10000 });
+  assert.ok(await res.locator('#alerts-map path[stroke="#f9a825"]').count() > 0, "yellow area on the map");
+  assert.match(await res.textContent("#alerts-map .leaflet-control-attribution"), /OpenStreetMap.*ODbL/);
   const overflow = await res.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `public alerts page overflows the phone by ${overflow}px`);
   await res.screenshot({ path: `${t.shots}/alerts-public-375.png`, fullPage: true });
