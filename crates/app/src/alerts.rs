@@ -811,10 +811,7 @@ impl App {
     async fn enqueue_alert_deliveries(&self, tx: &mut tongxin_store::Tx, row: &AlertRow) -> AppResult<u64> {
         let area_in: AreaInput = serde_json::from_str(&row.area_json).unwrap_or_default();
         let urgent = row.colour == "red";
-        let colour = Colour::parse(&row.colour).unwrap_or(Colour::Blue);
-        let subject = format!("【{}预警】{}", colour.zh(), row.headline);
-        let body = format!("{}\n{}\n{}", row.area_desc, row.description, row.instruction).trim().to_string();
-        let link = format!("/public/alerts/{}", row.id);
+        let (subject, body, link) = alert_texts(row);
         let base = NewMessage {
             kind: format!("alert.{}", row.msg_type.to_lowercase()),
             ref_type: "alert".into(),
@@ -835,9 +832,10 @@ impl App {
             }
         }
         let key = format!("alert:{}:sms:hh:", row.id);
+        // A million household rows do not repeat the text: the workers fill it in from the alert.
+        let hh = NewMessage { subject: String::new(), body: String::new(), link: String::new(), ..base.clone() };
         if !division_paths.is_empty() {
-            n +=
-                tongxin_store::outbox::enqueue_households(tx, Households::Within(&division_paths), &base, &key).await?;
+            n += tongxin_store::outbox::enqueue_households(tx, Households::Within(&division_paths), &hh, &key).await?;
         }
         let mut drawn = Area::new();
         if let Some(p) = &area_in.polygon {
@@ -853,7 +851,7 @@ impl App {
                 .query_with(&drawn, &QueryOptions { ids: true, breakdown: true, kinds: Some(vec![KIND_HOUSEHOLD]) })
                 .map_err(|e| area_error(&e))?;
             let ids = r.ids.unwrap_or_default();
-            n += tongxin_store::outbox::enqueue_households(tx, Households::Ids(&ids), &base, &key).await?;
+            n += tongxin_store::outbox::enqueue_households(tx, Households::Ids(&ids), &hh, &key).await?;
             for code in r.per_division.keys().filter(|c| **c != 0) {
                 if let Ok(d) = self.store.division(&format!("{code:012}")).await {
                     user_paths.push(d.path);
@@ -993,6 +991,14 @@ pub fn to_cap(row: &AlertRow, references: &[Reference]) -> AppResult<tongxin_cap
     tongxin_cap::validate(&cap).map_err(|e| AppError::Internal(format!("CAP validation: {e}")))?;
     china::check(&cap, None).map_err(|e| AppError::Internal(format!("CAP China profile: {e}")))?;
     Ok(cap)
+}
+
+/// Subject, body and link of an alert's notifications.
+pub fn alert_texts(row: &AlertRow) -> (String, String, String) {
+    let colour = Colour::parse(&row.colour).unwrap_or(Colour::Blue);
+    let subject = format!("【{}预警】{}", colour.zh(), row.headline);
+    let body = format!("{}\n{}\n{}", row.area_desc, row.description, row.instruction).trim().to_string();
+    (subject, body, format!("/public/alerts/{}", row.id))
 }
 
 /// The JSON form of an issued alert (public).

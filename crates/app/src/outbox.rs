@@ -177,8 +177,9 @@ impl App {
         }
         let n = batch.len();
         let mut results: Vec<(i64, Outcome)> = Vec::with_capacity(n);
-        let (inapp, other): (Vec<MessageRow>, Vec<MessageRow>) =
+        let (inapp, mut other): (Vec<MessageRow>, Vec<MessageRow>) =
             batch.into_iter().partition(|m| m.channel == Channel::Inapp.key());
+        self.fill_alert_texts(&mut other).await?;
         // In-app: inbox rows and live events in one transaction with the outcome.
         let endpoints =
             if other.iter().any(|m| m.channel == "webhook") { self.store.outbox_endpoints().await? } else { vec![] };
@@ -233,6 +234,31 @@ impl App {
         tongxin_store::outbox::finish(&mut tx, worker, &results).await?;
         self.commit(tx).await?;
         Ok(n)
+    }
+
+    /// Household SMS rows of an alert are queued without their text (a million rows would repeat
+    /// it); it is filled in here from the alert, once per alert per batch.
+    async fn fill_alert_texts(&self, msgs: &mut [MessageRow]) -> AppResult<()> {
+        let bare = |m: &MessageRow| m.ref_type == "alert" && m.subject.is_empty();
+        let mut ids: Vec<i64> = msgs.iter().filter(|m| bare(m)).filter_map(|m| m.ref_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut texts = std::collections::HashMap::new();
+        for id in ids {
+            match self.store.alert_public(id).await {
+                Ok(a) => {
+                    texts.insert(id, crate::alerts::alert_texts(&a));
+                }
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for m in msgs.iter_mut().filter(|m| bare(m)) {
+            if let Some((subject, body, link)) = m.ref_id.and_then(|id| texts.get(&id)) {
+                (m.subject, m.body, m.link) = (subject.clone(), body.clone(), link.clone());
+            }
+        }
+        Ok(())
     }
 
     async fn deliver_one(
