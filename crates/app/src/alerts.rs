@@ -163,6 +163,44 @@ fn area_error(e: &tongxin_area::AreaError) -> AppError {
     AppError::Validation(vec![FieldError::new("area", "area.invalid", e.message_zh(), e.message_en())])
 }
 
+/// Drawn areas must lie in China: a point outside is refused, and when the point read as
+/// (lat, lon) would lie in China the message says the order is swapped (CAP writes "lat,lon",
+/// this API takes `[lon, lat]` as GeoJSON does).
+fn check_in_china(a: &AreaInput) -> AppResult<()> {
+    use tongxin_area::coords::out_of_china;
+    let mut pts: Vec<(&str, usize, f64, f64)> = Vec::new();
+    if let Some(p) = &a.polygon {
+        pts.extend(p.iter().enumerate().map(|(i, v)| ("area.polygon", i, v[0], v[1])));
+    }
+    if let Some(c) = a.circle {
+        pts.push(("area.circle", 0, c.lon, c.lat));
+    }
+    for (field, i, lon, lat) in pts {
+        if !out_of_china(lon, lat) {
+            continue;
+        }
+        return Err(if !out_of_china(lat, lon) {
+            invalid(
+                field,
+                "area.swapped",
+                format!("第 {} 个点（{lon}, {lat}）不在中国境内，经纬度顺序可能颠倒：应为“经度,纬度”", i + 1),
+                format!(
+                    "point {} ({lon}, {lat}) lies outside China; longitude and latitude look swapped: give lon,lat",
+                    i + 1
+                ),
+            )
+        } else {
+            invalid(
+                field,
+                "area.outside_china",
+                format!("第 {} 个点（{lon}, {lat}）不在中国境内", i + 1),
+                format!("point {} ({lon}, {lat}) lies outside China", i + 1),
+            )
+        });
+    }
+    Ok(())
+}
+
 fn parse_code(code: &str) -> Option<u64> {
     (code.len() == 12 && code.bytes().all(|b| b.is_ascii_digit())).then(|| code.parse().ok()).flatten()
 }
@@ -292,6 +330,7 @@ impl App {
             area = area.with_circle(c.lon, c.lat, c.radius_m);
         }
         area.validate().map_err(|e| area_error(&e))?;
+        check_in_china(a)?;
         if a.polygon.is_some() || a.circle.is_some() {
             names.push(if a.polygon.is_some() { "地图划定区域".into() } else { "圆形区域".into() });
             paths.push(actor.division_path.clone().unwrap_or_default());
@@ -772,10 +811,7 @@ impl App {
     async fn enqueue_alert_deliveries(&self, tx: &mut tongxin_store::Tx, row: &AlertRow) -> AppResult<u64> {
         let area_in: AreaInput = serde_json::from_str(&row.area_json).unwrap_or_default();
         let urgent = row.colour == "red";
-        let colour = Colour::parse(&row.colour).unwrap_or(Colour::Blue);
-        let subject = format!("【{}预警】{}", colour.zh(), row.headline);
-        let body = format!("{}\n{}\n{}", row.area_desc, row.description, row.instruction).trim().to_string();
-        let link = format!("/public/alerts/{}", row.id);
+        let (subject, body, link) = alert_texts(row);
         let base = NewMessage {
             kind: format!("alert.{}", row.msg_type.to_lowercase()),
             ref_type: "alert".into(),
@@ -796,9 +832,10 @@ impl App {
             }
         }
         let key = format!("alert:{}:sms:hh:", row.id);
+        // A million household rows do not repeat the text: the workers fill it in from the alert.
+        let hh = NewMessage { subject: String::new(), body: String::new(), link: String::new(), ..base.clone() };
         if !division_paths.is_empty() {
-            n +=
-                tongxin_store::outbox::enqueue_households(tx, Households::Within(&division_paths), &base, &key).await?;
+            n += tongxin_store::outbox::enqueue_households(tx, Households::Within(&division_paths), &hh, &key).await?;
         }
         let mut drawn = Area::new();
         if let Some(p) = &area_in.polygon {
@@ -814,7 +851,7 @@ impl App {
                 .query_with(&drawn, &QueryOptions { ids: true, breakdown: true, kinds: Some(vec![KIND_HOUSEHOLD]) })
                 .map_err(|e| area_error(&e))?;
             let ids = r.ids.unwrap_or_default();
-            n += tongxin_store::outbox::enqueue_households(tx, Households::Ids(&ids), &base, &key).await?;
+            n += tongxin_store::outbox::enqueue_households(tx, Households::Ids(&ids), &hh, &key).await?;
             for code in r.per_division.keys().filter(|c| **c != 0) {
                 if let Ok(d) = self.store.division(&format!("{code:012}")).await {
                     user_paths.push(d.path);
@@ -949,6 +986,14 @@ pub fn to_cap(row: &AlertRow, references: &[Reference]) -> AppResult<tongxin_cap
     Ok(cap)
 }
 
+/// Subject, body and link of an alert's notifications.
+pub fn alert_texts(row: &AlertRow) -> (String, String, String) {
+    let colour = Colour::parse(&row.colour).unwrap_or(Colour::Blue);
+    let subject = format!("【{}预警】{}", colour.zh(), row.headline);
+    let body = format!("{}\n{}\n{}", row.area_desc, row.description, row.instruction).trim().to_string();
+    (subject, body, format!("/public/alerts/{}", row.id))
+}
+
 /// The JSON form of an issued alert (public).
 pub fn alert_json(row: &AlertRow) -> serde_json::Value {
     let colour = Colour::parse(&row.colour).unwrap_or(Colour::Blue);
@@ -1000,6 +1045,8 @@ pub enum IntakeOutcome {
 pub struct IntakeRefusal {
     /// Rejected-list id.
     pub rejected_id: i64,
+    /// Refused for its size (larger than [`MAX_CAP_BYTES`]) before parsing.
+    pub too_large: bool,
     /// Errors (line, element, rule, zh, en).
     pub errors: Vec<serde_json::Value>,
 }
@@ -1014,17 +1061,25 @@ impl App {
         bytes: &[u8],
     ) -> AppResult<Result<IntakeOutcome, IntakeRefusal>> {
         let opts = tongxin_cap::ParseOptions { max_bytes: MAX_CAP_BYTES, ..Default::default() };
-        let cap = match tongxin_cap::parse_with(bytes, &opts) {
-            Ok(c) => c,
-            Err(errs) => {
-                let list: Vec<serde_json::Value> = errs
-                    .errors()
+        let too_large = bytes.len() > MAX_CAP_BYTES;
+        let parsed = if too_large {
+            Err(vec![serde_json::json!({"line": 0, "element": "", "rule": "too_large",
+                "zh": format!("CAP 消息过大（{} 字节），上限为 {MAX_CAP_BYTES} 字节", bytes.len()),
+                "en": format!("CAP message too large ({} bytes); the limit is {MAX_CAP_BYTES} bytes", bytes.len())})])
+        } else {
+            tongxin_cap::parse_with(bytes, &opts).map_err(|errs| {
+                errs.errors()
                     .iter()
                     .map(|e| {
                         serde_json::json!({"line": e.line, "element": e.element, "rule": e.rule.code(),
                             "zh": e.message_zh(), "en": e.message_en()})
                     })
-                    .collect();
+                    .collect::<Vec<_>>()
+            })
+        };
+        let cap = match parsed {
+            Ok(c) => c,
+            Err(list) => {
                 let mut tx = self.store.begin().await?;
                 let id = tongxin_store::alerts::insert_rejected(
                     &mut tx,
@@ -1047,7 +1102,7 @@ impl App {
                 )
                 .await?;
                 self.commit(tx).await?;
-                return Ok(Err(IntakeRefusal { rejected_id: id, errors: list }));
+                return Ok(Err(IntakeRefusal { rejected_id: id, too_large, errors: list }));
             }
         };
         let sent = cap_ms(cap.sent);
@@ -1185,6 +1240,16 @@ impl App {
     /// Alerts in force now whose area covers or lies within `division` (public feed).
     pub async fn alerts_in_force(&self, division: Option<&str>) -> AppResult<Vec<AlertRow>> {
         let rows = self.store.alerts_published(Some(now_ms()), 500).await?;
+        self.for_place(rows, division).await
+    }
+
+    /// Cancellations (all-clears) of the last 24 hours for `division` (public feed).
+    pub async fn alerts_lifted(&self, division: Option<&str>) -> AppResult<Vec<AlertRow>> {
+        let rows = self.store.alerts_cancels_since(now_ms() - 24 * 3600 * 1000, 100).await?;
+        self.for_place(rows, division).await
+    }
+
+    async fn for_place(&self, rows: Vec<AlertRow>, division: Option<&str>) -> AppResult<Vec<AlertRow>> {
         let Some(code) = division.filter(|c| !c.is_empty()) else { return Ok(rows) };
         let d = self.store.division(code).await?;
         Ok(rows
@@ -1413,33 +1478,46 @@ impl App {
             area: AreaInput { divisions, polygon: None, circle: None },
             area_desc: None,
         };
-        // Yellow rainstorm for the demo street: issued, then updated to orange.
-        let a = self
-            .alert_draft(&author, &ctx, &draft("yellow", "暴雨", "平江街道暴雨黄色预警", "Met", vec![street.clone()]))
-            .await?;
-        self.alert_submit(&author, &ctx, a.id).await?;
-        self.alert_approve(&approver, &ctx, a.id).await?;
-        let u = self
-            .alert_draft_update(
-                &author,
-                &ctx,
-                a.id,
-                &draft("orange", "暴雨", "平江街道暴雨橙色预警（更新）", "Met", vec![street.clone()]),
-            )
-            .await?;
-        self.alert_submit(&author, &ctx, u.id).await?;
-        self.alert_approve(&approver, &ctx, u.id).await?;
-        // Blue high-temperature warning for Gusu: issued then cancelled.
-        let b = self
-            .alert_draft(
-                &approver,
-                &ctx,
-                &draft("blue", "高温", "姑苏区高温蓝色预警", "Met", vec!["320508000000".into()]),
-            )
-            .await?;
-        self.alert_submit(&approver, &ctx, b.id).await?;
-        self.alert_approve(&commander, &ctx, b.id).await?;
-        self.alert_cancel(&approver, &ctx, b.id, "气温回落，预警解除。").await?;
+        // For each colour: one warning issued then updated (the update in force), one issued then
+        // cancelled. The demo street's are the street worker's (approved by the district officer);
+        // the other Gusu streets' are the district officer's (approved by the commander).
+        let streets = self.store.division_children("320508000000").await?;
+        let others: Vec<_> = streets.iter().filter(|d| d.code != street).collect();
+        let plan = [
+            ("red", "台风", "Met", "危化品泄漏", "Safety"),
+            ("orange", "暴雨", "Met", "雷电", "Met"),
+            ("yellow", "大雾", "Met", "道路结冰", "Met"),
+            ("blue", "高温", "Met", "寒潮", "Met"),
+        ];
+        for (i, (colour, ev_updated, cat_u, ev_cancelled, cat_c)) in plan.into_iter().enumerate() {
+            let c = Colour::parse(colour).unwrap_or(Colour::Blue);
+            let (place_code, place_name, by, approve_by) = if i == 2 {
+                (street.clone(), "平江街道".to_string(), &author, &approver)
+            } else {
+                let d = others.get(i % others.len().max(1)).map(|d| (d.code.clone(), d.name.clone()));
+                let (code, name) = d.unwrap_or_else(|| ("320508000000".into(), "姑苏区".into()));
+                (code, name, &approver, &commander)
+            };
+            let h = format!("{place_name}{ev_updated}{}预警", c.zh());
+            let a = self.alert_draft(by, &ctx, &draft(colour, ev_updated, &h, cat_u, vec![place_code.clone()])).await?;
+            self.alert_submit(by, &ctx, a.id).await?;
+            self.alert_approve(approve_by, &ctx, a.id).await?;
+            let u = self
+                .alert_draft_update(
+                    by,
+                    &ctx,
+                    a.id,
+                    &draft(colour, ev_updated, &format!("{h}（更新）"), cat_u, vec![place_code.clone()]),
+                )
+                .await?;
+            self.alert_submit(by, &ctx, u.id).await?;
+            self.alert_approve(approve_by, &ctx, u.id).await?;
+            let h = format!("{place_name}{ev_cancelled}{}预警", c.zh());
+            let b = self.alert_draft(by, &ctx, &draft(colour, ev_cancelled, &h, cat_c, vec![place_code])).await?;
+            self.alert_submit(by, &ctx, b.id).await?;
+            self.alert_approve(approve_by, &ctx, b.id).await?;
+            self.alert_cancel(by, &ctx, b.id, "险情解除，预警解除。").await?;
+        }
         // Red flood warning around the old town: a circle, issued.
         let mut red = draft("red", "洪水", "姑苏区古城片区洪水红色预警", "Geo", vec![]);
         red.area.circle = Some(CircleInput { lon: 120.628, lat: 31.318, radius_m: 1500.0 });

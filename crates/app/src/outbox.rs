@@ -205,8 +205,9 @@ impl App {
         }
         let n = batch.len();
         let mut results: Vec<(i64, Outcome)> = Vec::with_capacity(n);
-        let (inapp, other): (Vec<MessageRow>, Vec<MessageRow>) =
+        let (inapp, mut other): (Vec<MessageRow>, Vec<MessageRow>) =
             batch.into_iter().partition(|m| m.channel == Channel::Inapp.key());
+        self.fill_alert_texts(&mut other).await?;
         // In-app: inbox rows and live events in one transaction with the outcome.
         let endpoints =
             if other.iter().any(|m| m.channel == "webhook") { self.store.outbox_endpoints().await? } else { vec![] };
@@ -261,6 +262,31 @@ impl App {
         tongxin_store::outbox::finish(&mut tx, worker, &results).await?;
         self.commit(tx).await?;
         Ok(n)
+    }
+
+    /// Household SMS rows of an alert are queued without their text (a million rows would repeat
+    /// it); it is filled in here from the alert, once per alert per batch.
+    async fn fill_alert_texts(&self, msgs: &mut [MessageRow]) -> AppResult<()> {
+        let bare = |m: &MessageRow| m.ref_type == "alert" && m.subject.is_empty();
+        let mut ids: Vec<i64> = msgs.iter().filter(|m| bare(m)).filter_map(|m| m.ref_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut texts = std::collections::HashMap::new();
+        for id in ids {
+            match self.store.alert_public(id).await {
+                Ok(a) => {
+                    texts.insert(id, crate::alerts::alert_texts(&a));
+                }
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for m in msgs.iter_mut().filter(|m| bare(m)) {
+            if let Some((subject, body, link)) = m.ref_id.and_then(|id| texts.get(&id)) {
+                (m.subject, m.body, m.link) = (subject.clone(), body.clone(), link.clone());
+            }
+        }
+        Ok(())
     }
 
     async fn deliver_one(
@@ -351,6 +377,9 @@ impl App {
             .header(ContentType::TEXT_PLAIN)
             .body(format!("{}\n\n{}", m.body, m.link))
             .map_err(|e| format!("mail: {e}"))?;
+        // Plain SMTP (no STARTTLS/TLS): the build carries no TLS library (lettre's
+        // `tokio1-rustls` feature would add rustls and ring). Point it at a relay on the host or a
+        // trusted network, which forwards with TLS.
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(cfg.smtp_port)
             .timeout(Some(cfg.http_timeout));

@@ -282,6 +282,15 @@ impl Store {
         b.query().fetch_all(self.reader()).await?.iter().map(row).collect()
     }
 
+    /// Cancel messages sent at or after `since` (the public page's "lifted" list), newest first.
+    pub async fn alerts_cancels_since(&self, since: i64, limit: i64) -> Result<Vec<AlertRow>> {
+        let mut b =
+            SqlBuf::new(&format!("SELECT {COLS} FROM alerts WHERE msg_type = 'Cancel' AND cap_xml <> '' AND sent >= "));
+        b.int(since);
+        b.push(" ORDER BY sent DESC, id DESC LIMIT ").int(limit.clamp(1, 1000));
+        b.query().fetch_all(self.reader()).await?.iter().map(row).collect()
+    }
+
     /// Alerts that reference `id` (its updates and cancellation), oldest first.
     pub async fn alert_followups(&self, id: i64) -> Result<Vec<AlertRow>> {
         let rows = sqlx::query(&format!("SELECT {COLS} FROM alerts WHERE ref_id = $1 ORDER BY id"))

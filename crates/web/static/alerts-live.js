@@ -8,6 +8,7 @@
     fetch('/public/alerts/list?division=' + encodeURIComponent(division), { credentials: 'same-origin' })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) { if (html !== null) box.innerHTML = html; })
+      .then(function () { if (window.tongxinAlertAreas) window.tongxinAlertAreas(); })
       .catch(function () {});
   }
   if (window.EventSource) {

@@ -6,13 +6,14 @@ use crate::error::{ApiError, Problem};
 use crate::session::ApiUser;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tongxin_app::alerts::{alert_json, AreaInput, DraftInput, IntakeOutcome, Reach};
+use tongxin_app::alerts::{alert_json, AreaInput, DraftInput, IntakeOutcome, Reach, MAX_CAP_BYTES};
 use tongxin_app::AppError;
 use tongxin_store::alerts::AlertFilter;
 use utoipa::ToSchema;
@@ -31,7 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/cancel", post(cancel))
         .route("/alerts/{id}/update", post(update))
         .route("/alerts/{id}/deliveries", get(deliveries))
-        .route("/cap/intake", post(intake))
+        // Oversized messages reach the handler (up to four times the limit) so that they are
+        // refused as problem+json and kept in the rejected list; beyond that axum refuses them.
+        .route("/cap/intake", post(intake).layer(DefaultBodyLimit::max(MAX_CAP_BYTES * 4)))
         .route("/outbox", get(outbox))
         .route("/outbox/{id}/retry", post(retry))
         .route("/outbox/endpoints", post(add_endpoint))
@@ -217,30 +220,74 @@ fn message_json(m: &tongxin_store::outbox::MessageRow) -> serde_json::Value {
 }
 
 /// Receive a CAP 1.2 message from another system (Bearer token; body `application/cap+xml`).
-/// 201 accepted, 200 duplicate (ignored), 422 refused with the codec's errors (kept in the rejected list).
+/// 201 accepted, 200 duplicate (ignored), 422 refused with the codec's errors, 413 larger than
+/// 512 KiB (both problem+json in the caller's language, with every error in Chinese and English,
+/// and kept in the rejected list).
 #[utoipa::path(post, path = "/api/v1/cap/intake", tag = "alerts", request_body(content = String, content_type = "application/cap+xml"),
-    responses((status = 201, body = Object), (status = 200, body = Object), (status = 422, body = Problem), (status = 403, body = Problem)))]
-pub async fn intake(State(st): State<AppState>, u: ApiUser, body: Bytes) -> Result<Response, ApiError> {
+    responses((status = 201, body = Object), (status = 200, body = Object), (status = 422, body = Problem), (status = 413, body = Problem), (status = 403, body = Problem)))]
+pub async fn intake(
+    State(st): State<AppState>,
+    u: ApiUser,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     tongxin_app::require_role(&u.authed.actor, &tongxin_app::alerts::AUTHORS).map_err(e(&u))?;
+    let zh = u.ctx.lang == tongxin_domain::Lang::Zh;
+    let problem = |status: StatusCode, kind: &str, title: &str, detail: String, extra: serde_json::Value| {
+        let mut body = serde_json::json!({
+            "type": format!("https://tongxin.example/problems/{kind}"),
+            "title": title, "status": status.as_u16(), "detail": detail,
+        });
+        if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(x.clone());
+        }
+        (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(rej) => {
+            // Far beyond the limit: not even read, so not kept.
+            let (title, detail) = if zh {
+                ("CAP 消息过大", format!("CAP 消息超过 {} 字节上限：{}", MAX_CAP_BYTES, rej.body_text()))
+            } else {
+                (
+                    "CAP message too large",
+                    format!("CAP message over the {MAX_CAP_BYTES}-byte limit: {}", rej.body_text()),
+                )
+            };
+            return Ok(problem(rej.status(), "cap-too-large", title, detail, serde_json::json!({})));
+        }
+    };
     let origin = format!("http:{}", u.authed.actor.username);
     match st.app.alert_intake(&u.ctx, &origin, &body).await.map_err(e(&u))? {
         Ok(o @ IntakeOutcome::Accepted { .. }) => Ok((StatusCode::CREATED, Json(o)).into_response()),
         Ok(o) => Ok((StatusCode::OK, Json(o)).into_response()),
         Err(r) => {
-            let zh = u.ctx.lang == tongxin_domain::Lang::Zh;
             let detail = r
                 .errors
                 .iter()
                 .map(|x| x[if zh { "zh" } else { "en" }].as_str().unwrap_or("").to_string())
                 .collect::<Vec<_>>()
                 .join("; ");
-            let body = serde_json::json!({
-                "type": "https://tongxin.example/problems/cap-invalid",
-                "title": if zh { "CAP 消息无效" } else { "Invalid CAP message" },
-                "status": 422, "detail": detail, "rejected_id": r.rejected_id, "errors": r.errors,
-            });
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, [("content-type", "application/problem+json")], body.to_string())
-                .into_response())
+            let (status, kind, title) = if r.too_large {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "cap-too-large",
+                    if zh { "CAP 消息过大" } else { "CAP message too large" },
+                )
+            } else {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "cap-invalid",
+                    if zh { "CAP 消息无效" } else { "Invalid CAP message" },
+                )
+            };
+            Ok(problem(
+                status,
+                kind,
+                title,
+                detail,
+                serde_json::json!({"rejected_id": r.rejected_id, "errors": r.errors}),
+            ))
         }
     }
 }

@@ -23,12 +23,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/alerts", get(list_page))
         .route("/alerts/new", get(new_page).post(new_submit))
+        .route("/alerts/new/reach", post(reach_fragment))
         .route("/alerts/outbox", get(outbox_page))
         .route("/alerts/outbox/{id}/retry", post(outbox_retry))
         .route("/alerts/{id}", get(detail_page))
         .route("/alerts/{id}/act", post(act))
         .route("/public/alerts", get(public_page))
         .route("/public/alerts/list", get(public_list))
+        .route("/public/alerts/areas", get(public_areas))
         .route("/public/alerts/{id}", get(public_detail))
         .route("/cap/feed.atom", get(feed))
         .route("/cap/CAP-v1.2.xsd", get(xsd))
@@ -107,6 +109,37 @@ struct NewPage {
     errors: Vec<String>,
     reach: Option<Reach>,
     categories: &'static [&'static str],
+    /// Division nodes to tick: the officer's own node and its children (code, name, ticked).
+    picks: Vec<(String, String, bool)>,
+}
+
+impl NewPage {
+    async fn new(
+        st: &AppState,
+        u: &PageUser,
+        l: Layout,
+        f: NewForm,
+        errors: Vec<String>,
+        reach: Option<Reach>,
+    ) -> Self {
+        let ticked: Vec<String> = f.division_codes();
+        let mut picks = Vec::new();
+        if let Some(code) = u.authed.actor.division_code.as_deref() {
+            if let Ok(d) = st.app.store.division(code).await {
+                picks.push((d.code.clone(), d.name.clone(), false));
+                // Grids are too many to list; their codes can still be typed.
+                if d.level != "community" {
+                    for c in st.app.store.division_children(&d.code).await.unwrap_or_default() {
+                        picks.push((c.code, c.name, false));
+                    }
+                }
+            }
+        }
+        for p in &mut picks {
+            p.2 = ticked.contains(&p.0);
+        }
+        NewPage { l, f, errors, reach, categories: CATEGORIES, picks }
+    }
 }
 
 /// The drafting form.
@@ -139,20 +172,15 @@ pub struct NewForm {
 }
 
 impl NewForm {
+    fn division_codes(&self) -> Vec<String> {
+        self.divisions.split([',', '，', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    }
+
     fn draft(&self) -> Result<DraftInput, String> {
         let hours: f64 =
             if self.hours.trim().is_empty() { 24.0 } else { self.hours.trim().parse().map_err(|_| "hours")? };
         let now = tongxin_store::now_ms();
-        let mut area = AreaInput {
-            divisions: self
-                .divisions
-                .split([',', '，', ' '])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-            ..Default::default()
-        };
+        let mut area = AreaInput { divisions: self.division_codes(), ..Default::default() };
         if !self.circle.trim().is_empty() {
             // "lon,lat radius_m"
             let mut it = self.circle.split_whitespace();
@@ -200,10 +228,10 @@ fn msgs(l: &Layout, e: &AppError) -> Option<Vec<String>> {
 const CATEGORIES: &[&str] =
     &["Met", "Geo", "Safety", "Fire", "Health", "Env", "Transport", "Infra", "Rescue", "Security", "CBRNE", "Other"];
 
-async fn new_page(u: PageUser) -> Response {
+async fn new_page(State(st): State<AppState>, u: PageUser) -> Response {
     let l = page_layout(&u, "/alerts/new");
     let f = NewForm { category: "Met".into(), colour: "yellow".into(), hours: "24".into(), ..Default::default() };
-    render(&NewPage { l, f, errors: vec![], reach: None, categories: CATEGORIES })
+    render(&NewPage::new(&st, &u, l, f, vec![], None).await)
 }
 
 async fn new_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<NewForm>) -> Response {
@@ -212,33 +240,57 @@ async fn new_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfFo
         Ok(d) => d,
         Err(field) => {
             let err = l.t.pick(&format!("格式错误：{field}"), &format!("Malformed field: {field}")).to_string();
-            return render(&NewPage { l, f, errors: vec![err], reach: None, categories: CATEGORIES });
+            return (StatusCode::UNPROCESSABLE_ENTITY, render(&NewPage::new(&st, &u, l, f, vec![err], None).await))
+                .into_response();
         }
     };
     let actor = &u.authed.actor;
-    if f.action == "preview" {
-        return match st.app.alert_preview(actor, &d.area).await {
-            Ok(r) => render(&NewPage { l, f, errors: vec![], reach: Some(r), categories: CATEGORIES }),
-            Err(e) => match msgs(&l, &e) {
-                Some(m) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render(&NewPage { l, f, errors: m, reach: None, categories: CATEGORIES }),
-                )
-                    .into_response(),
-                None => error_page(l, &e),
-            },
-        };
-    }
-    match st.app.alert_draft(actor, &u.ctx, &d).await {
-        Ok(a) => Redirect::to(&format!("/alerts/{}", a.id)).into_response(),
+    let r = if f.action == "preview" {
+        st.app.alert_preview(actor, &d.area).await.map(Some)
+    } else {
+        match st.app.alert_draft(actor, &u.ctx, &d).await {
+            Ok(a) => return Redirect::to(&format!("/alerts/{}", a.id)).into_response(),
+            Err(e) => Err(e),
+        }
+    };
+    match r {
+        Ok(reach) => render(&NewPage::new(&st, &u, l, f, vec![], reach).await),
         Err(e) => match msgs(&l, &e) {
-            Some(m) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render(&NewPage { l, f, errors: m, reach: None, categories: CATEGORIES }),
-            )
-                .into_response(),
+            Some(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, render(&NewPage::new(&st, &u, l, f, m, None).await)).into_response()
+            }
             None => error_page(l, &e),
         },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "alerts_reach_fragment.html")]
+struct ReachFragment {
+    l: Layout,
+    reach: Option<Reach>,
+    errors: Vec<String>,
+}
+
+/// The reach preview of the area being drawn or chosen (the authoring page's live preview).
+async fn reach_fragment(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<NewForm>) -> Response {
+    let l = page_layout(&u, "/alerts/new");
+    let area = match f.draft() {
+        Ok(d) => d.area,
+        Err(field) => {
+            let err = l.t.pick(&format!("格式错误：{field}"), &format!("Malformed field: {field}")).to_string();
+            return render(&ReachFragment { l, reach: None, errors: vec![err] });
+        }
+    };
+    if area.divisions.is_empty() && area.polygon.is_none() && area.circle.is_none() {
+        return render(&ReachFragment { l, reach: None, errors: vec![] });
+    }
+    match st.app.alert_preview(&u.authed.actor, &area).await {
+        Ok(r) => render(&ReachFragment { l, reach: Some(r), errors: vec![] }),
+        Err(e) => {
+            let m = msgs(&l, &e).unwrap_or_else(|| vec![l.t.pick("无法预览", "Cannot preview").to_string()]);
+            render(&ReachFragment { l, reach: None, errors: m })
+        }
     }
 }
 
@@ -365,6 +417,7 @@ struct PlaceQuery {
 struct PublicPage {
     l: Layout,
     rows: Vec<View>,
+    lifted: Vec<View>,
     division: String,
     place: String,
     places: Vec<(String, String)>,
@@ -375,11 +428,14 @@ struct PublicPage {
 struct PublicList {
     l: Layout,
     rows: Vec<View>,
+    lifted: Vec<View>,
 }
 
-async fn public_rows(st: &AppState, l: &Layout, division: &str) -> Result<Vec<View>, AppError> {
+/// Alerts in force for a place, and those lifted in the last day (a resident must see the all-clear).
+async fn public_rows(st: &AppState, l: &Layout, division: &str) -> Result<(Vec<View>, Vec<View>), AppError> {
     let rows = st.app.alerts_in_force(Some(division)).await?;
-    Ok(rows.iter().map(|r| view(l, r)).collect())
+    let lifted = st.app.alerts_lifted(Some(division)).await?;
+    Ok((rows.iter().map(|r| view(l, r)).collect(), lifted.iter().map(|r| view(l, r)).collect()))
 }
 
 async fn public_page(State(st): State<AppState>, c: Caller, Query(q): Query<PlaceQuery>) -> Response {
@@ -400,8 +456,12 @@ async fn public_page(State(st): State<AppState>, c: Caller, Query(q): Query<Plac
             places.push((d.code, d.name));
         }
     }
+    // A street or community chosen by link stays selected in the place list.
+    if !division.is_empty() && !places.iter().any(|p| p.0 == division) {
+        places.insert(0, (division.clone(), place.clone()));
+    }
     match public_rows(&st, &l, &division).await {
-        Ok(rows) => render(&PublicPage { l, rows, division, place, places }),
+        Ok((rows, lifted)) => render(&PublicPage { l, rows, lifted, division, place, places }),
         Err(e) => error_page(l, &e),
     }
 }
@@ -409,9 +469,68 @@ async fn public_page(State(st): State<AppState>, c: Caller, Query(q): Query<Plac
 async fn public_list(State(st): State<AppState>, c: Caller, Query(q): Query<PlaceQuery>) -> Response {
     let l = layout(&c, "/public/alerts");
     match public_rows(&st, &l, q.division.as_deref().unwrap_or("")).await {
-        Ok(rows) => render(&PublicList { l, rows }),
+        Ok((rows, lifted)) => render(&PublicList { l, rows, lifted }),
         Err(e) => error_page(l, &e),
     }
+}
+
+/// The areas of the alerts in force for a place, as GeoJSON for the public map: drawn polygons
+/// and circles as they are, division nodes as their stored boundary (or their grids'); district
+/// nodes without a stored boundary are drawn by the page from the vendored district outlines
+/// (`properties.districts`).
+async fn public_areas(State(st): State<AppState>, Query(q): Query<PlaceQuery>) -> Response {
+    let rows = match st.app.alerts_in_force(q.division.as_deref()).await {
+        Ok(r) => r,
+        Err(_) => return (StatusCode::NOT_FOUND, "未找到 / not found").into_response(),
+    };
+    let mut features = Vec::new();
+    for a in &rows {
+        let area: AreaInput = serde_json::from_str(&a.area_json).unwrap_or_default();
+        let props = |kind: &str| {
+            serde_json::json!({"id": a.id, "colour": a.colour, "headline": a.headline, "area_desc": a.area_desc,
+                "kind": kind})
+        };
+        if let Some(p) = &area.polygon {
+            let mut ring: Vec<[f64; 2]> = p.clone();
+            if ring.first() != ring.last() {
+                ring.push(ring[0]);
+            }
+            features.push(serde_json::json!({"type": "Feature", "properties": props("polygon"),
+                "geometry": {"type": "Polygon", "coordinates": [ring]}}));
+        }
+        if let Some(c) = area.circle {
+            let mut pr = props("circle");
+            pr["radius_m"] = c.radius_m.into();
+            features.push(serde_json::json!({"type": "Feature", "properties": pr,
+                "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]}}));
+        }
+        let mut districts = Vec::new();
+        for code in &area.divisions {
+            let Ok(d) = st.app.store.division(code).await else { continue };
+            let mut shapes = st.app.store.boundaries_of(std::slice::from_ref(&d.code)).await.unwrap_or_default();
+            if shapes.is_empty() && matches!(d.level.as_str(), "street" | "community") {
+                shapes = st.app.store.boundaries_within(&d.path, Some("grid"), 400).await.unwrap_or_default();
+            }
+            if shapes.is_empty() {
+                districts.push(d.code.clone());
+                continue;
+            }
+            for b in shapes {
+                if let Ok(g) = serde_json::from_str::<serde_json::Value>(&b.geometry) {
+                    let mut pr = props("division");
+                    pr["division"] = d.code.clone().into();
+                    pr["synthetic"] = b.synthetic.into();
+                    features.push(serde_json::json!({"type": "Feature", "properties": pr, "geometry": g}));
+                }
+            }
+        }
+        if !districts.is_empty() {
+            let mut pr = props("districts");
+            pr["districts"] = districts.into();
+            features.push(serde_json::json!({"type": "Feature", "properties": pr, "geometry": null}));
+        }
+    }
+    axum::Json(serde_json::json!({"type": "FeatureCollection", "features": features})).into_response()
 }
 
 #[derive(Template)]

@@ -159,7 +159,12 @@ async fn draft_approve_issue_cap_feed_cancel() {
         assert_eq!(orig["alert"]["state"], "cancelled");
         let list =
             reqwest::get(t.url(&format!("/public/alerts/list?division={STREET}"))).await.unwrap().text().await.unwrap();
-        assert!(!list.contains("yellow 暴雨预警"), "cancelled alert still listed");
+        let (in_force, lifted) = list.split_once("lifted-alerts").expect("a lifted list");
+        assert!(!in_force.contains("yellow 暴雨预警"), "cancelled alert still listed as in force");
+        assert!(
+            lifted.contains("解除：yellow 暴雨预警") && lifted.contains("雨势减弱"),
+            "the all-clear is shown: {lifted}"
+        );
         // Cancelling twice is refused.
         let (s, _) = post_json(&shequ, &sc, t.url(&format!("/api/v1/alerts/{id}/cancel")), json!({})).await;
         assert_eq!(s, 409);
@@ -500,6 +505,290 @@ async fn pages_render() {
         // Public page without login.
         let r = reqwest::get(t.url("/public/alerts")).await.unwrap();
         assert_eq!(r.status(), 200);
+        t.stop().await;
+    }
+}
+
+/// A webhook receiver that hangs (longer than the client's timeout) on its first `hang` calls and
+/// answers 500 on the next `fail`; records (idempotency key, worker header) of every call.
+async fn flaky_receiver(hang: usize, fail: usize) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (s2, c2) = (seen.clone(), calls.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |h: axum::http::HeaderMap, _body: String| {
+            let (seen, calls) = (s2.clone(), c2.clone());
+            async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                let g = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                if n < hang {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    return axum::http::StatusCode::OK;
+                }
+                seen.lock().unwrap().push((g("idempotency-key"), g("x-worker")));
+                if n < hang.saturating_add(fail) {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn webhook_message(t: &TestApp, url: &str, key: &str) -> i64 {
+    let mut tx = t.app.store.begin().await.unwrap();
+    let ep =
+        tongxin_store::outbox::insert_endpoint(&mut tx, "ep", url, "0123456789abcdef-secret", "", "").await.unwrap();
+    let m = tongxin_store::outbox::NewMessage {
+        channel: "webhook".into(),
+        recipient: ep.to_string(),
+        kind: "alert.alert".into(),
+        ref_type: "test".into(),
+        ref_id: Some(1),
+        idempotency_key: key.into(),
+        body: "{\"n\":1}".into(),
+        not_before: 0,
+        ..Default::default()
+    };
+    tongxin_store::outbox::enqueue(&mut tx, &[m]).await.unwrap();
+    tx.commit().await.unwrap();
+    t.app.store.outbox_list(Some(("test", 1)), &[], 10).await.unwrap()[0].id
+}
+
+#[tokio::test]
+async fn webhook_hang_then_retry_with_backoff_and_500_to_dead_letter() {
+    for t in apps().await {
+        let client = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+        // Hangs once: the attempt times out, is retried after the backoff, then delivered.
+        let (url, seen) = flaky_receiver(1, 0).await;
+        let id = webhook_message(&t, &url, "hang:1").await;
+        let t0 = tongxin_store::now_ms();
+        assert_eq!(t.app.deliver_batch("w", &client).await.unwrap(), 1);
+        let m = t.app.store.outbox_message(id).await.unwrap();
+        assert_eq!((m.state.as_str(), m.attempts), ("failed", 1));
+        assert!(m.last_error.contains("timed out"), "{}", m.last_error);
+        let wait = m.next_at - t0;
+        assert!((1500..=3000).contains(&wait), "first retry after ~2 s, got {wait} ms");
+        // Not due yet: nothing is claimed.
+        assert_eq!(t.app.deliver_batch("w", &client).await.unwrap(), 0);
+        force_due(&t).await;
+        assert_eq!(t.app.deliver_batch("w", &client).await.unwrap(), 1);
+        let m = t.app.store.outbox_message(id).await.unwrap();
+        assert_eq!((m.state.as_str(), m.attempts), ("sent", 2));
+        assert_eq!(seen.lock().unwrap().iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), vec!["hang:1"]);
+
+        // Always 500: retried with growing delays, then dead-lettered; kept and retryable.
+        let (url, seen) = flaky_receiver(0, usize::MAX).await;
+        let id = webhook_message(&t, &url, "fail:1").await;
+        let mut delays = Vec::new();
+        for _ in 0..tongxin_domain::alerts::MAX_ATTEMPTS {
+            let before = tongxin_store::now_ms();
+            assert_eq!(t.app.deliver_batch("w", &client).await.unwrap(), 1);
+            let m = t.app.store.outbox_message(id).await.unwrap();
+            if m.state == "failed" {
+                delays.push(m.next_at - before);
+            }
+            force_due(&t).await;
+        }
+        let m = t.app.store.outbox_message(id).await.unwrap();
+        assert_eq!((m.state.as_str(), m.attempts), ("dead", tongxin_domain::alerts::MAX_ATTEMPTS));
+        assert!(m.last_error.contains("HTTP 500"), "{}", m.last_error);
+        assert_eq!(delays.len() as i64, tongxin_domain::alerts::MAX_ATTEMPTS - 1);
+        assert!(delays.windows(2).all(|w| w[1] > w[0]), "backoff grows: {delays:?}");
+        assert_eq!(seen.lock().unwrap().len() as i64, tongxin_domain::alerts::MAX_ATTEMPTS);
+        assert!(seen.lock().unwrap().iter().all(|s| s.0 == "fail:1"), "one idempotency key for every attempt");
+        // A dead message is not claimed again until an operator puts it back.
+        assert_eq!(t.app.deliver_batch("w", &client).await.unwrap(), 0);
+        let (cmd, cc) = t.login("commander").await;
+        let dl: Value = cmd.get(t.url("/api/v1/outbox?state=dead")).send().await.unwrap().json().await.unwrap();
+        assert!(dl.as_array().unwrap().iter().any(|x| x["id"] == id && x["attempts"] == 8), "{dl}");
+        let r =
+            cmd.post(t.url(&format!("/api/v1/outbox/{id}/retry"))).header("x-csrf-token", &cc).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+        let m = t.app.store.outbox_message(id).await.unwrap();
+        assert_eq!((m.state.as_str(), m.attempts), ("queued", 0));
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn drawn_areas_outside_china_or_swapped_are_refused() {
+    for t in apps().await {
+        let (mz, mc) = t.login("minzheng").await;
+        let before = t.app.store.count_rows("alerts").await.unwrap();
+        let cases = [
+            // (lat, lon) with both numbers in range: read as lon,lat it lies in Central Asia; swapped it is Suzhou-ish.
+            (json!({"polygon": [[31.30, 80.0], [31.32, 80.0], [31.32, 80.02]]}), "area.swapped", "swapped", "颠倒"),
+            // Paris: outside China, and not a swap.
+            (
+                json!({"polygon": [[2.35, 48.85], [2.36, 48.85], [2.36, 48.86]]}),
+                "area.outside_china",
+                "outside China",
+                "不在中国境内",
+            ),
+            (json!({"circle": {"lon": 31.31, "lat": 120.62, "radius_m": 1000}}), "", "swapped", "颠倒"),
+            (json!({"circle": {"lon": 120.62, "lat": 31.31, "radius_m": -5}}), "", "", ""),
+        ];
+        for (area, rule, en, zh) in cases {
+            let mut d = draft("yellow", &[]);
+            d["area"] = area.clone();
+            for (lang, word) in [("en", en), ("zh-CN", zh)] {
+                let r = mz
+                    .post(t.url("/api/v1/alerts"))
+                    .header("x-csrf-token", &mc)
+                    .header("accept-language", lang)
+                    .json(&d)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 422, "{area}");
+                assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+                let e: Value = r.json().await.unwrap();
+                assert!(e.to_string().contains(word), "{lang} {area}: {e}");
+                if !rule.is_empty() {
+                    assert!(e.to_string().contains(rule), "{e}");
+                }
+            }
+            // The preview refuses it the same way.
+            let (s, _) = post_json(&mz, &mc, t.url("/api/v1/alerts/preview"), area).await;
+            assert_eq!(s, 422);
+        }
+        assert_eq!(t.app.store.count_rows("alerts").await.unwrap(), before, "nothing saved");
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn oversized_cap_is_refused_as_problem_json_in_both_languages() {
+    for t in apps().await {
+        let admin = t.app.store.user_by_username("admin").await.unwrap();
+        let actor = tongxin_app::auth::actor_of(&admin).unwrap();
+        let token = t.app.create_api_token(&Default::default(), &actor, "feed", None).await.unwrap();
+        let c = reqwest::Client::new();
+        let big = format!("<alert>{}</alert>", "雨".repeat(tongxin_app::alerts::MAX_CAP_BYTES / 3 + 10));
+        let before = t.app.store.alerts_rejected(100).await.unwrap().len();
+        for (lang, title, word) in [("zh-CN", "CAP 消息过大", "上限"), ("en", "CAP message too large", "limit")] {
+            let r = c
+                .post(t.url("/api/v1/cap/intake"))
+                .bearer_auth(&token)
+                .header("accept-language", lang)
+                .header("content-type", "application/cap+xml")
+                .body(big.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 413);
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["title"], title, "{v}");
+            assert!(v["detail"].as_str().unwrap().contains(word), "{v}");
+            assert!(v["errors"][0]["zh"].as_str().unwrap().contains("过大"));
+            assert!(v["errors"][0]["en"].as_str().unwrap().contains("too large"));
+        }
+        // Kept in the rejected list, nothing stored as an alert.
+        assert_eq!(t.app.store.alerts_rejected(100).await.unwrap().len(), before + 2);
+        // Far beyond the limit: refused before reading, still problem+json.
+        let huge = "x".repeat(tongxin_app::alerts::MAX_CAP_BYTES * 5);
+        let r = c
+            .post(t.url("/api/v1/cap/intake"))
+            .bearer_auth(&token)
+            .header("accept-language", "en")
+            .body(huge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["title"], "CAP message too large");
+        assert_eq!(t.app.store.count_rows("alerts").await.unwrap(), 0);
+        t.stop().await;
+    }
+}
+
+/// Two nodes (two App instances with their own pools) on one database run delivery workers at
+/// the same time: every message reaches the receiver exactly once, none is lost. On PostgreSQL
+/// the claim locks rows FOR UPDATE SKIP LOCKED; SQLite has one writer (one node owns the file,
+/// so there the two workers run in one App).
+#[tokio::test]
+async fn two_nodes_deliver_each_message_exactly_once() {
+    for t in apps().await {
+        let node_b = if t.app.store.backend() == tongxin_store::Backend::Postgres {
+            let b = t.second_node().await;
+            let app = b.app.clone();
+            Some((b, app))
+        } else {
+            None
+        };
+        let (url, seen) = flaky_receiver(0, 0).await;
+        let mut tx = t.app.store.begin().await.unwrap();
+        let ep = tongxin_store::outbox::insert_endpoint(&mut tx, "ep", &url, "0123456789abcdef-secret", "", "")
+            .await
+            .unwrap();
+        let n = 2000;
+        let msgs: Vec<_> = (0..n)
+            .map(|i| tongxin_store::outbox::NewMessage {
+                channel: "webhook".into(),
+                recipient: ep.to_string(),
+                kind: "alert.alert".into(),
+                ref_type: "two-nodes".into(),
+                ref_id: Some(1),
+                idempotency_key: format!("two:{i}"),
+                body: format!("{{\"n\":{i}}}"),
+                not_before: 0,
+                ..Default::default()
+            })
+            .collect();
+        assert_eq!(tongxin_store::outbox::enqueue(&mut tx, &msgs).await.unwrap(), n);
+        tx.commit().await.unwrap();
+        let app_b = node_b.as_ref().map(|b| b.1.clone()).unwrap_or_else(|| t.app.clone());
+        let mut handles = Vec::new();
+        for (name, app) in [("node-a", t.app.clone()), ("node-b", app_b)] {
+            let mut cfg = app.channel_config();
+            cfg.batch = 50;
+            app.set_channel_config(cfg);
+            handles.push(tokio::spawn(async move {
+                let mut h = reqwest::header::HeaderMap::new();
+                h.insert("x-worker", name.parse().unwrap());
+                let client = reqwest::Client::builder().default_headers(h).build().unwrap();
+                let mut idle = 0;
+                while idle < 3 {
+                    match app.deliver_batch(name, &client).await {
+                        Ok(0) => {
+                            idle += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Ok(_) => idle = 0,
+                        Err(e) => panic!("{name}: {e:?}"),
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let got = seen.lock().unwrap().clone();
+        let mut per_key = std::collections::HashMap::<String, usize>::new();
+        for (k, _) in &got {
+            *per_key.entry(k.clone()).or_default() += 1;
+        }
+        assert_eq!(per_key.len(), n as usize, "every message delivered");
+        assert!(per_key.values().all(|&c| c == 1), "no message delivered twice");
+        let by_a = got.iter().filter(|g| g.1 == "node-a").count();
+        let by_b = got.iter().filter(|g| g.1 == "node-b").count();
+        assert!(by_a > 0 && by_b > 0, "both nodes delivered: {by_a} + {by_b}");
+        let counts = t.app.store.outbox_counts("two-nodes", 1).await.unwrap();
+        assert_eq!(counts.len(), 1, "{counts:?}");
+        assert_eq!((counts[0].state.as_str(), counts[0].n), ("sent", n as i64));
+        if let Some((b, _)) = node_b {
+            b.stop().await;
+        }
         t.stop().await;
     }
 }
