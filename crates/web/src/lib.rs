@@ -86,6 +86,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(limit))
+        // Every API error is problem+json, also axum's own (bad path id, 405, 413).
+        .layer(axum::middleware::from_fn(api::api_problems))
         // Streamed exports are sent as they are produced, uncompressed (gzip over the streamed
         // body cut downloads short); everything else is compressed.
         .layer(

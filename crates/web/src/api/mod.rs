@@ -45,7 +45,17 @@ pub fn router() -> Router<AppState> {
         .merge(workorders::router())
         .merge(alerts::router())
         .fallback(not_found)
-        .layer(axum::middleware::map_response(plain_errors_as_problems))
+}
+
+/// Middleware: under `/api/`, errors written as plain text become problem+json.
+pub async fn api_problems(req: Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    if api {
+        plain_errors_as_problems(resp).await
+    } else {
+        resp
+    }
 }
 
 /// Every API error is problem+json, also the ones axum's extractors and router write as plain

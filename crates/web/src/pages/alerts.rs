@@ -274,6 +274,10 @@ struct ReachFragment {
 
 /// The reach preview of the area being drawn or chosen (the authoring page's live preview).
 async fn reach_fragment(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<NewForm>) -> Response {
+    // Only authors draw areas; others get the refusal as a status, not a form message.
+    if tongxin_app::require_role(&u.authed.actor, &tongxin_app::alerts::AUTHORS).is_err() {
+        return axum::http::StatusCode::FORBIDDEN.into_response();
+    }
     let l = page_layout(&u, "/alerts/new");
     let area = match f.draft() {
         Ok(d) => d.area,
