@@ -348,7 +348,7 @@ struct OrgPage {
     /// (team name, approved members, their names).
     teams: Vec<(String, i64, String)>,
     specialty_opts: Vec<(&'static str, String)>,
-    /// Approved members not tied to a team: (volunteer id, name).
+    /// Approved members, each once: (volunteer id, name).
     members: Vec<(i64, String)>,
     pending: Vec<tongxin_store::registry::Membership>,
     may_decide_members: bool,
@@ -423,12 +423,12 @@ async fn org_page(
             (team.name.clone(), team.members, names.join("、"))
         })
         .collect();
-    let mut members: Vec<(i64, String)> = memberships
+    let mut seen = std::collections::HashSet::new();
+    let members: Vec<(i64, String)> = memberships
         .iter()
-        .filter(|m| m.state == "approved" && m.team_id == 0)
+        .filter(|m| m.state == "approved" && seen.insert(m.volunteer_id))
         .map(|m| (m.volunteer_id, m.volunteer_name.clone()))
         .collect();
-    members.dedup_by_key(|m| m.0);
     let pending = memberships.into_iter().filter(|m| m.state == "pending").collect();
     let mut specialty_opts = opts(&t, &vocab::SPECIALTIES);
     specialty_opts
