@@ -799,17 +799,22 @@ fn sort_spec(sort: Option<&str>, table: &str) -> (String, bool) {
     }
 }
 
+/// Keyset condition as a row-value comparison: both databases seek the (sort key, id) index to
+/// the cursor instead of filtering from the first row.
 fn keyset(b: &mut SqlBuf, table: &str, sort_col: &str, numeric: bool, order: Order, c: &Cursor) {
     let cmp = if order == Order::Asc { ">" } else { "<" };
     let key = if numeric { Arg::I64(c.key.parse().unwrap_or(0)) } else { Arg::Text(c.key.clone()) };
-    b.push(&format!(" AND ({sort_col} {cmp} ")).bind(key.clone());
-    b.push(&format!(" OR ({sort_col} = ")).bind(key).push(&format!(" AND {table}.id {cmp} ")).int(c.id).push("))");
+    b.push(&format!(" AND ({sort_col}, {table}.id) {cmp} (")).bind(key).push(", ").int(c.id).push(")");
 }
 
-/// `','||col||',' LIKE '%,key,%'`: membership in a comma-separated list column.
+/// Membership of `key` in a comma-separated list column, tested on the column itself (not on
+/// `',' || col || ','`) so that PostgreSQL estimates it from the column's statistics.
 fn has_key(b: &mut SqlBuf, col: &str, key: &str) {
     let k: String = key.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    b.push(&format!(" AND (',' || {col} || ',') LIKE ")).text(format!("%,{k},%"));
+    b.push(&format!(" AND ({col} = ")).text(k.clone());
+    b.push(&format!(" OR {col} LIKE ")).text(format!("{k},%"));
+    b.push(&format!(" OR {col} LIKE ")).text(format!("%,{k}"));
+    b.push(&format!(" OR {col} LIKE ")).text(format!("%,{k},%")).push(")");
 }
 
 fn like_term(q: &str) -> String {
@@ -825,9 +830,18 @@ pub async fn list_orgs(pool: &sqlx::AnyPool, actor: &Actor, f: &OrgFilter) -> Re
          o.domains, o.specialties, o.grade, o.last_inspection_year, o.eval_grade, o.insured_until, o.contact_name, \
          o.contact_phone_enc, o.updated_at FROM organizations o JOIN divisions d ON d.code = o.division_code WHERE ",
     );
-    b.scope(actor, "o.division_path", Some("o.id"));
+    // A city- or district-wide list walks the index of its sort key (name, or kind/state then
+    // name) and stops after a page; a street or community reads its few rows by path and sorts.
+    let broad = is_sqlite(pool)
+        && f.within_path.as_deref().or(actor.division_path.as_deref()).is_some_and(|p| p.matches('/').count() <= 2);
+    let (scope_path, within_path) = match (broad, is_sqlite(pool) && f.within_path.is_some()) {
+        (true, _) => ("(o.division_path || '')", "(o.division_path || '')"),
+        (false, true) => ("(o.division_path || '')", "o.division_path"),
+        (false, false) => ("o.division_path", "o.division_path"),
+    };
+    b.scope(actor, scope_path, Some("o.id"));
     if let Some(p) = &f.within_path {
-        b.push(" AND ").within("o.division_path", p);
+        b.push(" AND ").within(within_path, p);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         b.push(" AND (o.name LIKE ").text(like_term(q));
@@ -944,18 +958,25 @@ fn volunteer_scope_on(b: &mut SqlBuf, actor: &Actor, t: &str, path_expr: &str) {
         b.push(&format!("({t}.user_id = ")).int(actor.user_id).push(")");
         return;
     }
+    let Some(org) = actor.org_id else {
+        b.scope(actor, path_expr, None);
+        return;
+    };
+    // The organisation's members (primary or approved) as one id set: both databases read it
+    // by index, where `org_id = x OR EXISTS (...)` would probe every volunteer.
     b.push("(");
-    b.scope(actor, path_expr, Some(&format!("{t}.org_id")));
-    if let Some(org) = actor.org_id {
-        // `IN` rather than a correlated EXISTS: the members are found by index, not by probing
-        // every volunteer.
-        b.push(&format!(
-            " OR {t}.id IN (SELECT m.volunteer_id FROM memberships m WHERE m.state = 'approved' AND m.org_id = "
-        ))
-        .int(org)
-        .push(")");
+    if actor.division_path.is_some() {
+        b.scope(actor, path_expr, None).push(" OR ");
     }
-    b.push(")");
+    b.push(&format!("{t}.id IN (SELECT vm.id FROM volunteers vm WHERE vm.org_id = ")).int(org);
+    b.push(" UNION SELECT m.volunteer_id FROM memberships m WHERE m.state = 'approved' AND m.org_id = ").int(org);
+    b.push("))");
+}
+
+/// Whether the pool is SQLite: it keeps no value histograms, so the list picks its access path
+/// itself (PostgreSQL plans each execution with its values and is left to choose).
+fn is_sqlite(pool: &AnyPool) -> bool {
+    pool.connect_options().database_url.scheme().starts_with("sqlite")
 }
 
 /// Filters of the volunteer list.
@@ -1086,9 +1107,9 @@ fn walk_sort_index(actor: &Actor, f: &VolFilter) -> bool {
 pub async fn list_volunteers(pool: &AnyPool, actor: &Actor, f: &VolFilter) -> Result<Page<VolRow>> {
     let (sort_col, numeric) = sort_spec(f.sort.as_deref(), "v");
     let dir = if f.order == Order::Asc { "ASC" } else { "DESC" };
-    let walk = walk_sort_index(actor, f);
+    let walk = is_sqlite(pool) && walk_sort_index(actor, f);
     // Offer the path index at most once (for the narrower range), and not at all when walking.
-    let (scope_path, within_path) = match (walk, f.within_path.is_some()) {
+    let (scope_path, within_path) = match (walk, is_sqlite(pool) && f.within_path.is_some()) {
         (true, _) => ("(v.division_path || '')", "(v.division_path || '')"),
         (false, true) => ("(v.division_path || '')", "v.division_path"),
         (false, false) => ("v.division_path", "v.division_path"),
@@ -1123,10 +1144,7 @@ pub async fn list_volunteers(pool: &AnyPool, actor: &Actor, f: &VolFilter) -> Re
             .push(")");
     }
     if let Some(c) = &f.cursor {
-        // A row-value comparison: both databases seek the (sort key, id) index to the cursor.
-        let cmp = if f.order == Order::Asc { ">" } else { "<" };
-        let key = if numeric { Arg::I64(c.key.parse().unwrap_or(0)) } else { Arg::Text(c.key.clone()) };
-        b.push(&format!(" AND ({sort_col}, v.id) {cmp} (")).bind(key).push(", ").int(c.id).push(")");
+        keyset(&mut b, "v", &sort_col, numeric, f.order, c);
     }
     b.push(&format!(" ORDER BY {sort_col} {dir}, v.id {dir} LIMIT ")).int(f.limit as i64 + 1);
     let rows = b.query().fetch_all(pool).await?;

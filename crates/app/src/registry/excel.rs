@@ -684,8 +684,8 @@ fn csv_line(cells: &[String]) -> Vec<u8> {
 impl App {
     /// Starts an export of every row of a filtered list (no page limit). Personal data stays
     /// masked unless `unmask`, which needs a role that may unmask and is audited. Rows are read
-    /// page by page and sent as chunks: CSV streams as it goes; xlsx is assembled with constant
-    /// memory per row and sent when complete.
+    /// page by page (volunteers in registration order) and sent as chunks: CSV streams as it
+    /// goes; xlsx is assembled with constant memory per row and sent when complete.
     pub async fn export(
         &self,
         actor: &Actor,
@@ -765,6 +765,8 @@ impl App {
                 }
                 ExportList::Volunteers(mut f) => {
                     f.limit = EXPORT_PAGE;
+                    // Registration order: the table is read front to back (no index-to-row jumps).
+                    (f.sort, f.order, f.cursor) = (Some("id".into()), tongxin_domain::page::Order::Asc, None);
                     loop {
                         let p = reg::list_volunteers(self.store.reader(), actor, &f).await?;
                         let next = p.next_cursor;
@@ -853,14 +855,14 @@ fn org_cells(c: &PersonalCrypto, o: &reg::OrgListItem, unmask: bool) -> Vec<Stri
     ]
 }
 
-fn vol_cells(c: &PersonalCrypto, sk: &[Term], r: &reg::VolRow, unmask: bool) -> Vec<String> {
+fn vol_cells(c: &PersonalCrypto, sk: &[Term], year: i64, r: &reg::VolRow, unmask: bool) -> Vec<String> {
     let id = if r.id_enc.is_empty() { String::new() } else { c.decrypt(&r.id_enc).unwrap_or_default() };
     let phone = c.decrypt(&r.phone_enc).unwrap_or_default();
     vec![
         r.name.clone(),
         if unmask || id.is_empty() { id } else { tongxin_domain::codes::mask_id(&id) },
         if unmask { phone } else { tongxin_domain::codes::mask_phone(&phone) },
-        if r.birth_year > 0 { (super::current_year() - r.birth_year).to_string() } else { String::new() },
+        if r.birth_year > 0 { (year - r.birth_year).to_string() } else { String::new() },
         r.division_code.clone(),
         r.division_name.clone(),
         labels(sk, &r.skills, true),
@@ -881,6 +883,7 @@ fn page_cells(c: &PersonalCrypto, b: &Batch, unmask: bool) -> Vec<Vec<String>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let per = n.div_ceil(threads).max(1);
     let sk = skills();
+    let year = super::current_year();
     std::thread::scope(|s| {
         let parts: Vec<_> = (0..n)
             .step_by(per)
@@ -889,7 +892,7 @@ fn page_cells(c: &PersonalCrypto, b: &Batch, unmask: bool) -> Vec<Vec<String>> {
                 let sk = &sk;
                 s.spawn(move || match b {
                     Batch::Orgs(v) => v[from..to].iter().map(|o| org_cells(c, o, unmask)).collect::<Vec<_>>(),
-                    Batch::Vols(v) => v[from..to].iter().map(|r| vol_cells(c, sk, r, unmask)).collect(),
+                    Batch::Vols(v) => v[from..to].iter().map(|r| vol_cells(c, sk, year, r, unmask)).collect(),
                 })
             })
             .collect();
