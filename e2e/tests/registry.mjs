@@ -89,4 +89,24 @@ export default async function (t) {
   assert.match(body, /沈一/);
   assert.deepEqual(dialogs, []);
   await ctx.close();
+
+  // The demo volunteer's request to join waits on the organisation admin, who approves it on
+  // the organisation page; the volunteer then sees the membership on their own page.
+  const admin = await t.context({ viewport: { width: 1280, height: 900 } });
+  const ap = await admin.newPage();
+  await t.login(ap, "zuzhi");
+  await ap.goto(t.base + "/orgs");
+  await Promise.all([ap.waitForNavigation(), ap.click("table a[href^='/orgs/']")]);
+  assert.match(await ap.textContent("#pending-requests"), /沈浩/, "the pending request is listed");
+  assert.match(await ap.textContent("#team-list"), /水上救援一队（3）/, "demo teams with members");
+  await Promise.all([ap.waitForNavigation(), ap.click("#pending-requests .approve-request")]);
+  assert.match(await ap.textContent("#member-names"), /沈浩/, "approved: now a member");
+  await admin.close();
+  const vol = await t.context();
+  const vp = await vol.newPage();
+  await t.login(vp, "zhiyuan");
+  await vp.goto(t.base + "/volunteers");
+  await Promise.all([vp.waitForNavigation(), vp.click("#volunteers a[href^='/volunteers/']")]);
+  assert.match(await vp.textContent("#membership-list"), /已加入/);
+  await vol.close();
 }

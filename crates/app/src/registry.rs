@@ -6,6 +6,7 @@
 //! answer NotFound.
 
 pub mod crypto;
+pub mod demo;
 pub mod excel;
 pub mod vocab;
 pub mod volunteers;
@@ -715,6 +716,67 @@ impl App {
         Ok(id)
     }
 
+    /// Puts a member of an organisation (primary or approved membership) into one of its
+    /// teams (the organisation's admin or an officer of the jurisdiction).
+    pub async fn add_team_member(
+        &self,
+        actor: &Actor,
+        ctx: &RequestCtx,
+        team_id: i64,
+        volunteer_id: i64,
+    ) -> AppResult<()> {
+        let pool = self.store.reader();
+        let org_id = reg::team_org(pool, team_id).await?;
+        let o = self.org_visible(actor, org_id).await?;
+        if !App::may_manage(actor, &o) {
+            return Err(AppError::Forbidden);
+        }
+        let not_member = || {
+            invalid(
+                "volunteer_id",
+                "team.not_member",
+                "该志愿者不是本组织成员，须先加入组织",
+                "This volunteer is not a member of the organisation",
+            )
+        };
+        let v = match reg::get_volunteer(pool, volunteer_id).await {
+            Ok(v) => v,
+            Err(StoreError::NotFound) => return Err(not_member()),
+            Err(e) => return Err(e.into()),
+        };
+        let member = v.org_id == Some(org_id)
+            || reg::memberships_of(pool, volunteer_id)
+                .await?
+                .iter()
+                .any(|m| m.org_id == org_id && m.state == "approved");
+        if !member {
+            return Err(not_member());
+        }
+        let mut tx = self.store.begin().await?;
+        reg::add_membership(&mut tx, volunteer_id, org_id, team_id, "approved", "", now_ms()).await.map_err(
+            |e| match e {
+                StoreError::Conflict(_) => {
+                    AppError::Conflict(Text::new("该志愿者已在此队伍中", "The volunteer is already in this team"))
+                }
+                e => e.into(),
+            },
+        )?;
+        tongxin_store::audit::append(
+            &mut tx,
+            audit::entry(
+                Some(actor),
+                ctx,
+                "team.member.add",
+                "team",
+                team_id,
+                serde_json::json!({ "org_id": org_id, "volunteer_id": volunteer_id }),
+            ),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// The detail of one organisation; `unmask` shows the contact phone in full to roles that
     /// may unmask (audited), masked otherwise.
     pub async fn org_detail(&self, actor: &Actor, ctx: &RequestCtx, id: i64, unmask: bool) -> AppResult<OrgDetail> {
@@ -813,6 +875,75 @@ impl App {
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(course)
+    }
+
+    /// Leader-training courses run within the actor's jurisdiction (officers and commanders).
+    pub async fn list_courses(&self, actor: &Actor) -> AppResult<Vec<reg::Course>> {
+        if !matches!(actor.role, Role::CivilAffairs | Role::SysAdmin | Role::Commander | Role::Supervisor) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(reg::list_courses(self.store.reader(), actor).await?)
+    }
+
+    /// [`App::record_training`] with attendance typed one person per line: the organisation's
+    /// credit code (or id), the person's name, and optionally 缺席/absent. Every bad line is
+    /// reported by its number; nothing is saved then.
+    pub async fn record_training_lines(
+        &self,
+        actor: &Actor,
+        ctx: &RequestCtx,
+        title: &str,
+        starts_at: i64,
+        place: &str,
+        lines: &str,
+    ) -> AppResult<i64> {
+        if !is_officer(actor) {
+            return Err(AppError::Forbidden);
+        }
+        let mut errors = vec![];
+        let mut rows = vec![];
+        for (i, line) in lines.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let n = i + 1;
+            let parts: Vec<&str> =
+                line.split([' ', '\t', ',', '，']).map(str::trim).filter(|p| !p.is_empty()).collect();
+            let bad = |zh: String, en: String| FieldError::new("attendance", "attendance.line", zh, en);
+            if parts.len() < 2 {
+                errors.push(bad(
+                    format!("第 {n} 行：应为“信用代码 姓名 [缺席]”"),
+                    format!("Line {n}: expected 'credit-code name [absent]'"),
+                ));
+                continue;
+            }
+            let org = match parts[0].parse::<i64>() {
+                Ok(id) => self.org_visible(actor, id).await.ok().map(|o| o.id),
+                Err(_) => match reg::org_by_credit_code(self.store.reader(), &parts[0].to_ascii_uppercase()).await? {
+                    Some((id, _, path)) if actor.covers(&path) => Some(id),
+                    _ => None,
+                },
+            };
+            let Some(org) = org else {
+                errors.push(bad(
+                    format!("第 {n} 行：辖区内没有信用代码（或编号）为 {} 的组织", parts[0]),
+                    format!("Line {n}: no organisation {} in your jurisdiction", parts[0]),
+                ));
+                continue;
+            };
+            let absent =
+                parts.get(2).is_some_and(|w| matches!(w.to_lowercase().as_str(), "缺席" | "absent" | "否" | "no"));
+            rows.push((org, parts[1].to_string(), !absent));
+        }
+        if rows.is_empty() && errors.is_empty() {
+            errors.push(FieldError::new(
+                "attendance",
+                "required",
+                "请至少登记一名参训人员",
+                "List at least one participant",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        self.record_training(actor, ctx, title, starts_at, place, &rows).await
     }
 
     /// Re-encrypts personal data written before encryption (rows with `pii_v = 0`). Idempotent;

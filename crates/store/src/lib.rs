@@ -160,6 +160,10 @@ impl Store {
                             if let Some(s) = schema {
                                 conn.execute(format!("SET search_path TO \"{s}\"").as_str()).await?;
                             }
+                            // Plan every execution with its actual values: the best access path
+                            // of a scoped list depends on how big the jurisdiction is (a generic
+                            // plan for a city-wide page sorts the whole table).
+                            conn.execute("SET plan_cache_mode = force_custom_plan").await?;
                             Ok(())
                         })
                     })

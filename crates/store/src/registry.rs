@@ -799,17 +799,22 @@ fn sort_spec(sort: Option<&str>, table: &str) -> (String, bool) {
     }
 }
 
+/// Keyset condition as a row-value comparison: both databases seek the (sort key, id) index to
+/// the cursor instead of filtering from the first row.
 fn keyset(b: &mut SqlBuf, table: &str, sort_col: &str, numeric: bool, order: Order, c: &Cursor) {
     let cmp = if order == Order::Asc { ">" } else { "<" };
     let key = if numeric { Arg::I64(c.key.parse().unwrap_or(0)) } else { Arg::Text(c.key.clone()) };
-    b.push(&format!(" AND ({sort_col} {cmp} ")).bind(key.clone());
-    b.push(&format!(" OR ({sort_col} = ")).bind(key).push(&format!(" AND {table}.id {cmp} ")).int(c.id).push("))");
+    b.push(&format!(" AND ({sort_col}, {table}.id) {cmp} (")).bind(key).push(", ").int(c.id).push(")");
 }
 
-/// `','||col||',' LIKE '%,key,%'`: membership in a comma-separated list column.
+/// Membership of `key` in a comma-separated list column, tested on the column itself (not on
+/// `',' || col || ','`) so that PostgreSQL estimates it from the column's statistics.
 fn has_key(b: &mut SqlBuf, col: &str, key: &str) {
     let k: String = key.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    b.push(&format!(" AND (',' || {col} || ',') LIKE ")).text(format!("%,{k},%"));
+    b.push(&format!(" AND ({col} = ")).text(k.clone());
+    b.push(&format!(" OR {col} LIKE ")).text(format!("{k},%"));
+    b.push(&format!(" OR {col} LIKE ")).text(format!("%,{k}"));
+    b.push(&format!(" OR {col} LIKE ")).text(format!("%,{k},%")).push(")");
 }
 
 fn like_term(q: &str) -> String {
@@ -825,9 +830,18 @@ pub async fn list_orgs(pool: &sqlx::AnyPool, actor: &Actor, f: &OrgFilter) -> Re
          o.domains, o.specialties, o.grade, o.last_inspection_year, o.eval_grade, o.insured_until, o.contact_name, \
          o.contact_phone_enc, o.updated_at FROM organizations o JOIN divisions d ON d.code = o.division_code WHERE ",
     );
-    b.scope(actor, "o.division_path", Some("o.id"));
+    // A city- or district-wide list walks the index of its sort key (name, or kind/state then
+    // name) and stops after a page; a street or community reads its few rows by path and sorts.
+    let broad = is_sqlite(pool)
+        && f.within_path.as_deref().or(actor.division_path.as_deref()).is_some_and(|p| p.matches('/').count() <= 2);
+    let (scope_path, within_path) = match (broad, is_sqlite(pool) && f.within_path.is_some()) {
+        (true, _) => ("(o.division_path || '')", "(o.division_path || '')"),
+        (false, true) => ("(o.division_path || '')", "o.division_path"),
+        (false, false) => ("o.division_path", "o.division_path"),
+    };
+    b.scope(actor, scope_path, Some("o.id"));
     if let Some(p) = &f.within_path {
-        b.push(" AND ").within("o.division_path", p);
+        b.push(" AND ").within(within_path, p);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         b.push(" AND (o.name LIKE ").text(like_term(q));
@@ -933,21 +947,36 @@ pub async fn scoped_counts(pool: &sqlx::AnyPool, actor: &Actor) -> Result<[(&'st
 /// Volunteer scope: located in the actor's jurisdiction, or member of (primary or approved
 /// membership) the actor's organisation. Volunteers and residents see only their own record.
 pub fn volunteer_scope(b: &mut SqlBuf, actor: &Actor, t: &str) {
+    volunteer_scope_on(b, actor, t, &format!("{t}.division_path"));
+}
+
+/// [`volunteer_scope`] with the division path read through `path_expr` (the list passes
+/// `(v.division_path || '')` when the path index must not drive the query).
+fn volunteer_scope_on(b: &mut SqlBuf, actor: &Actor, t: &str, path_expr: &str) {
     use tongxin_domain::Role;
     if matches!(actor.role, Role::Volunteer | Role::Resident) {
         b.push(&format!("({t}.user_id = ")).int(actor.user_id).push(")");
         return;
     }
+    let Some(org) = actor.org_id else {
+        b.scope(actor, path_expr, None);
+        return;
+    };
+    // The organisation's members (primary or approved) as one id set: both databases read it
+    // by index, where `org_id = x OR EXISTS (...)` would probe every volunteer.
     b.push("(");
-    b.scope(actor, &format!("{t}.division_path"), Some(&format!("{t}.org_id")));
-    if let Some(org) = actor.org_id {
-        b.push(&format!(
-            " OR EXISTS (SELECT 1 FROM memberships m WHERE m.volunteer_id = {t}.id AND m.state = 'approved' AND m.org_id = "
-        ))
-        .int(org)
-        .push(")");
+    if actor.division_path.is_some() {
+        b.scope(actor, path_expr, None).push(" OR ");
     }
-    b.push(")");
+    b.push(&format!("{t}.id IN (SELECT vm.id FROM volunteers vm WHERE vm.org_id = ")).int(org);
+    b.push(" UNION SELECT m.volunteer_id FROM memberships m WHERE m.state = 'approved' AND m.org_id = ").int(org);
+    b.push("))");
+}
+
+/// Whether the pool is SQLite: it keeps no value histograms, so the list picks its access path
+/// itself (PostgreSQL plans each execution with its values and is left to choose).
+fn is_sqlite(pool: &AnyPool) -> bool {
+    pool.connect_options().database_url.scheme().starts_with("sqlite")
 }
 
 /// Filters of the volunteer list.
@@ -1059,14 +1088,36 @@ fn vol_from_row(r: &AnyRow) -> Result<VolRow> {
     })
 }
 
+/// Whether a volunteer list should walk its sort-key index rather than the path index: yes
+/// for a city-, district- or street-wide scope with no exact lookup (a page is found after a
+/// few hundred index entries), no for a community, grid, organisation or person (few rows,
+/// read by index and sorted). SQLite keeps no value histograms, so the choice is made here.
+fn walk_sort_index(actor: &Actor, f: &VolFilter) -> bool {
+    use tongxin_domain::Role;
+    if f.hash.is_some() || f.org_id.is_some() || matches!(actor.role, Role::Volunteer | Role::Resident) {
+        return false;
+    }
+    match f.within_path.as_deref().or(actor.division_path.as_deref()) {
+        Some(p) => p.matches('/').count() <= 3,
+        None => false,
+    }
+}
+
 /// One page of the volunteers the actor may see.
 pub async fn list_volunteers(pool: &AnyPool, actor: &Actor, f: &VolFilter) -> Result<Page<VolRow>> {
     let (sort_col, numeric) = sort_spec(f.sort.as_deref(), "v");
     let dir = if f.order == Order::Asc { "ASC" } else { "DESC" };
+    let walk = is_sqlite(pool) && walk_sort_index(actor, f);
+    // Offer the path index at most once (for the narrower range), and not at all when walking.
+    let (scope_path, within_path) = match (walk, is_sqlite(pool) && f.within_path.is_some()) {
+        (true, _) => ("(v.division_path || '')", "(v.division_path || '')"),
+        (false, true) => ("(v.division_path || '')", "v.division_path"),
+        (false, false) => ("v.division_path", "v.division_path"),
+    };
     let mut b = SqlBuf::new(&format!("SELECT {VOL_COLS}{VOL_FROM} WHERE "));
-    volunteer_scope(&mut b, actor, "v");
+    volunteer_scope_on(&mut b, actor, "v", scope_path);
     if let Some(p) = &f.within_path {
-        b.push(" AND ").within("v.division_path", p);
+        b.push(" AND ").within(within_path, p);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         b.push(" AND v.name LIKE ").text(like_term(q));
@@ -1087,10 +1138,10 @@ pub async fn list_volunteers(pool: &AnyPool, actor: &Actor, f: &VolFilter) -> Re
         }
     }
     if let Some(org) = f.org_id {
-        b.push(" AND (v.org_id = ").int(org);
-        b.push(" OR EXISTS (SELECT 1 FROM memberships m2 WHERE m2.volunteer_id = v.id AND m2.state = 'approved' AND m2.org_id = ")
+        b.push(" AND v.id IN (SELECT v2.id FROM volunteers v2 WHERE v2.org_id = ").int(org);
+        b.push(" UNION SELECT m2.volunteer_id FROM memberships m2 WHERE m2.state = 'approved' AND m2.org_id = ")
             .int(org)
-            .push("))");
+            .push(")");
     }
     if let Some(c) = &f.cursor {
         keyset(&mut b, "v", &sort_col, numeric, f.order, c);
@@ -1112,6 +1163,16 @@ pub async fn list_volunteers(pool: &AnyPool, actor: &Actor, f: &VolFilter) -> Re
         None
     };
     Ok(Page { items, next_cursor })
+}
+
+/// The organisation with the most primary members (benchmarks).
+pub async fn org_with_most_members(pool: &AnyPool) -> Result<Option<i64>> {
+    let r = sqlx::query(
+        "SELECT org_id FROM volunteers WHERE org_id IS NOT NULL GROUP BY org_id ORDER BY COUNT(*) DESC, org_id LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    r.map(|r| col(&r, "org_id")).transpose()
 }
 
 /// One volunteer by id, unscoped (the caller checks scope with [`volunteer_visible`]).
@@ -1360,8 +1421,12 @@ pub struct Membership {
     pub volunteer_name: String,
     /// Organisation.
     pub org_id: i64,
+    /// Its name.
+    pub org_name: String,
     /// Team (0 = none).
     pub team_id: i64,
+    /// The team's name ("" for none).
+    pub team_name: String,
     /// State: `pending`, `approved`, `rejected`.
     pub state: String,
     /// Note from the volunteer.
@@ -1411,8 +1476,10 @@ async fn set_primary_org(tx: &mut Tx, vol_id: i64, org_id: i64) -> Result<()> {
 /// One membership by id.
 pub async fn get_membership(tx: &mut Tx, id: i64) -> Result<Membership> {
     let r = sqlx::query(
-        "SELECT m.id, m.volunteer_id, v.name AS volunteer_name, m.org_id, m.team_id, m.state, m.note, m.requested_at \
-         FROM memberships m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.id = $1",
+        "SELECT m.id, m.volunteer_id, v.name AS volunteer_name, m.org_id, o.name AS org_name, m.team_id, \
+         COALESCE(t.name, '') AS team_name, m.state, m.note, m.requested_at FROM memberships m \
+         JOIN volunteers v ON v.id = m.volunteer_id JOIN organizations o ON o.id = m.org_id \
+         LEFT JOIN teams t ON t.id = m.team_id WHERE m.id = $1",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -1427,7 +1494,9 @@ fn membership_from_row(r: &AnyRow) -> Result<Membership> {
         volunteer_id: col(r, "volunteer_id")?,
         volunteer_name: col(r, "volunteer_name")?,
         org_id: col(r, "org_id")?,
+        org_name: col(r, "org_name")?,
         team_id: col(r, "team_id")?,
+        team_name: col(r, "team_name")?,
         state: col(r, "state")?,
         note: col(r, "note")?,
         requested_at: col(r, "requested_at")?,
@@ -1458,8 +1527,10 @@ pub async fn decide_membership(tx: &mut Tx, id: i64, to: &str, by: i64, now: i64
 /// Memberships of an organisation (optionally in one state), newest first.
 pub async fn list_memberships(pool: &AnyPool, org_id: i64, state: Option<&str>) -> Result<Vec<Membership>> {
     let mut b = SqlBuf::new(
-        "SELECT m.id, m.volunteer_id, v.name AS volunteer_name, m.org_id, m.team_id, m.state, m.note, m.requested_at \
-         FROM memberships m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.org_id = ",
+        "SELECT m.id, m.volunteer_id, v.name AS volunteer_name, m.org_id, o.name AS org_name, m.team_id, \
+         COALESCE(t.name, '') AS team_name, m.state, m.note, m.requested_at FROM memberships m \
+         JOIN volunteers v ON v.id = m.volunteer_id JOIN organizations o ON o.id = m.org_id \
+         LEFT JOIN teams t ON t.id = m.team_id WHERE m.org_id = ",
     );
     b.int(org_id);
     if let Some(s) = state {
@@ -1472,8 +1543,10 @@ pub async fn list_memberships(pool: &AnyPool, org_id: i64, state: Option<&str>) 
 /// Memberships of a volunteer.
 pub async fn memberships_of(pool: &AnyPool, vol_id: i64) -> Result<Vec<Membership>> {
     let rows = sqlx::query(
-        "SELECT m.id, m.volunteer_id, v.name AS volunteer_name, m.org_id, m.team_id, m.state, m.note, m.requested_at \
-         FROM memberships m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.volunteer_id = $1 ORDER BY m.id",
+        "SELECT m.id, m.volunteer_id, v.name AS volunteer_name, m.org_id, o.name AS org_name, m.team_id, \
+         COALESCE(t.name, '') AS team_name, m.state, m.note, m.requested_at FROM memberships m \
+         JOIN volunteers v ON v.id = m.volunteer_id JOIN organizations o ON o.id = m.org_id \
+         LEFT JOIN teams t ON t.id = m.team_id WHERE m.volunteer_id = $1 ORDER BY m.id",
     )
     .bind(vol_id)
     .fetch_all(pool)

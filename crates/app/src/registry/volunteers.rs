@@ -78,6 +78,15 @@ pub struct VolView {
     pub unmasked: bool,
 }
 
+fn not_joinable(code: &str) -> AppError {
+    invalid(
+        "credit_code",
+        "org.not_joinable",
+        format!("没有信用代码为 {code} 的已审核组织"),
+        format!("No verified organisation has credit code {code}"),
+    )
+}
+
 fn split(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(String::from).collect()
 }
@@ -484,6 +493,24 @@ impl App {
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(id)
+    }
+
+    /// [`App::request_membership`] naming the organisation by its credit code.
+    pub async fn request_membership_by_code(
+        &self,
+        actor: &Actor,
+        ctx: &RequestCtx,
+        credit_code: &str,
+        note: &str,
+    ) -> AppResult<i64> {
+        let code = credit_code.trim().to_ascii_uppercase();
+        match reg::org_by_credit_code(self.store.reader(), &code).await? {
+            Some((id, _, _)) => self.request_membership(actor, ctx, id, None, note).await.map_err(|e| match e {
+                AppError::NotFound => not_joinable(&code),
+                e => e,
+            }),
+            None => Err(not_joinable(&code)),
+        }
     }
 
     /// The organisation's admin approves or rejects a pending membership request.

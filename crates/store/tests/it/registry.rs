@@ -2,7 +2,7 @@
 //! memberships — on every backend.
 
 use super::{dbs, load_mini};
-use tongxin_domain::page::Cursor;
+use tongxin_domain::page::{Cursor, Order};
 use tongxin_domain::{Actor, Role};
 use tongxin_store::registry::*;
 use tongxin_store::StoreError;
@@ -219,6 +219,77 @@ async fn volunteer_scope_and_memberships() {
         assert_eq!(list_volunteers(s.reader(), &gusu, &f).await.unwrap().items.len(), 1);
         let f = VolFilter { hash: Some("ph2".into()), limit: 10, ..Default::default() };
         assert!(list_volunteers(s.reader(), &gusu, &f).await.unwrap().items.is_empty(), "phone lookup stays scoped");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn volunteer_pages_follow_the_sort_in_wide_and_narrow_scopes() {
+    const COMMUNITY: &str = "320500000000/320508000000/320508017000/320508017001/";
+    for db in dbs().await {
+        let s = &db.store;
+        let mut tx = s.begin().await.unwrap();
+        load_mini(&mut tx).await;
+        // Names repeat so that the id breaks ties across page boundaries.
+        let names = ["王芳", "李娜", "王芳", "张伟", "陈静", "李娜", "王芳", "刘洋", "赵敏", "王芳", "孙丽"];
+        let mut all = vec![]; // (id, name, updated, path)
+        for (i, n) in names.iter().enumerate() {
+            let (path, code) = match i % 3 {
+                0 => (COMMUNITY, "320508017001"),
+                1 => (GUSU, "320508017000"),
+                _ => (WUZHONG, "320506001000"),
+            };
+            let updated = 1000 - (i as i64 % 4) * 10;
+            let id = create_volunteer(&mut tx, &vol(n, &format!("k{i}"), path, code, None), updated).await.unwrap();
+            all.push((id, n.to_string(), updated, path));
+        }
+        tx.commit().await.unwrap();
+        let city = actor(Role::Commander, Some("320500000000/"), None, 1);
+        let gusu = actor(Role::CivilAffairs, Some("320500000000/320508000000/"), None, 2);
+        for (who, within) in [(&city, None), (&gusu, None), (&city, Some(COMMUNITY)), (&gusu, Some(GUSU))] {
+            let visible: Vec<_> = all
+                .iter()
+                .filter(|v| v.3.starts_with(who.division_path.as_deref().unwrap()))
+                .filter(|v| within.is_none_or(|w| v.3.starts_with(w)))
+                .cloned()
+                .collect();
+            for (sort, order) in
+                [("name", Order::Asc), ("name", Order::Desc), ("updated", Order::Desc), ("id", Order::Asc)]
+            {
+                let mut want = visible.clone();
+                want.sort_by(|a, b| {
+                    let o = match sort {
+                        "name" => a.1.cmp(&b.1),
+                        "updated" => a.2.cmp(&b.2),
+                        _ => std::cmp::Ordering::Equal,
+                    }
+                    .then(a.0.cmp(&b.0));
+                    if order == Order::Desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                let mut f = VolFilter {
+                    within_path: within.map(String::from),
+                    sort: Some(sort.into()),
+                    order,
+                    limit: 2,
+                    ..Default::default()
+                };
+                let mut got = vec![];
+                loop {
+                    let p = list_volunteers(s.reader(), who, &f).await.unwrap();
+                    got.extend(p.items.iter().map(|v| v.id));
+                    match p.next_cursor {
+                        Some(c) => f.cursor = Cursor::decode(&c),
+                        None => break,
+                    }
+                }
+                let want: Vec<i64> = want.iter().map(|v| v.0).collect();
+                assert_eq!(got, want, "{} {within:?} {sort} {order:?}", who.username);
+            }
+        }
         db.cleanup().await;
     }
 }

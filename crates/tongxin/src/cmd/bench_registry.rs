@@ -48,6 +48,22 @@ pub async fn run(r: &Resolved, a: RegistryBench) -> anyhow::Result<()> {
     let gusu = app.store.division("320508000000").await?;
     let commander = actor(Role::Commander, &city.code, &city.path);
     let officer = actor(Role::CivilAffairs, &gusu.code, &gusu.path);
+    let street = app.store.division("320508018000").await?;
+    let community = app
+        .store
+        .divisions_at_level(&street.path, tongxin_domain::division::Level::Community)
+        .await?
+        .first()
+        .map_or(street.path.clone(), |d| d.path.clone());
+    // The organisation with the most primary members.
+    let busiest = tongxin_store::registry::org_with_most_members(app.store.reader()).await?.unwrap_or(1);
+    let org_admin = Actor {
+        role: Role::OrgAdmin,
+        division_code: None,
+        division_path: None,
+        org_id: Some(busiest),
+        ..actor(Role::OrgAdmin, "", "")
+    };
     let orgs = app.store.count_rows("organizations").await?;
     let vols = app.store.count_rows("volunteers").await?;
     let org_cases: Vec<(&str, &Actor, OrgFilter)> = vec![
@@ -99,6 +115,40 @@ pub async fn run(r: &Resolved, a: RegistryBench) -> anyhow::Result<()> {
             &officer,
             VolFilter { available_now: Some(true), limit: 50, ..Default::default() },
         ),
+        (
+            "volunteers city cert=first_aid",
+            &commander,
+            VolFilter { cert: Some("first_aid".into()), limit: 50, ..Default::default() },
+        ),
+        (
+            "volunteers city by updated desc",
+            &commander,
+            VolFilter { sort: Some("updated".into()), order: Order::Desc, limit: 50, ..Default::default() },
+        ),
+        (
+            "volunteers city page 2 by name",
+            &commander,
+            VolFilter {
+                cursor: app
+                    .list_volunteers(&commander, &VolFilter { limit: 50, ..Default::default() })
+                    .await?
+                    .next_cursor
+                    .and_then(|c| tongxin_domain::page::Cursor::decode(&c)),
+                limit: 50,
+                ..Default::default()
+            },
+        ),
+        (
+            "volunteers Gusu officer one street",
+            &officer,
+            VolFilter { within_path: Some(street.path.clone()), limit: 50, ..Default::default() },
+        ),
+        (
+            "volunteers Gusu officer one community",
+            &officer,
+            VolFilter { within_path: Some(community.clone()), limit: 50, ..Default::default() },
+        ),
+        ("volunteers organisation admin's members", &org_admin, VolFilter { limit: 50, ..Default::default() }),
     ];
     for (name, who, f) in &vol_cases {
         let mut times = vec![];

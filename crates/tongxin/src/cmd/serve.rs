@@ -35,6 +35,7 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
         app.seed_alerts().await?;
         app.seed_incidents().await?;
         app.seed_workorders().await?;
+        app.seed_registry().await?;
     }
     app.live.start(app.store.clone());
     app.start_outbox_workers();

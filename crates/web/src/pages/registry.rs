@@ -32,8 +32,17 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{id}/edit", get(edit_org_page).post(edit_org_submit))
         .route("/orgs/{id}/decision", post(decision_submit))
         .route("/orgs/{id}/review", post(review_submit))
+        .route("/orgs/{id}/insurance", post(policy_submit))
+        .route("/orgs/{id}/teams", post(team_submit))
+        .route("/orgs/{id}/team-members", post(team_member_submit))
+        .route("/orgs/{id}/memberships/{mid}", post(membership_submit))
         .route("/volunteers", get(volunteers_page))
         .route("/volunteers/new", get(new_volunteer_page).post(new_volunteer_submit))
+        .route("/volunteers/{id}", get(volunteer_page))
+        .route("/volunteers/{id}/certificates", post(certificate_submit))
+        .route("/volunteers/{id}/availability", post(availability_submit))
+        .route("/volunteers/{id}/join", post(join_submit))
+        .route("/training", get(training_page).post(training_submit))
         .route("/registry/import", get(import_page))
         .route(
             "/registry/import/preview",
@@ -87,6 +96,7 @@ struct OrgsPage {
     error: Option<String>,
     may_file: bool,
     may_import: bool,
+    may_train: bool,
 }
 
 /// Selected filter values, for `selected` marks.
@@ -166,6 +176,7 @@ async fn orgs_page(State(st): State<AppState>, u: PageUser, Query(p): Query<List
         may_file: matches!(a.role, Role::CivilAffairs | Role::SysAdmin)
             || (a.role == Role::OrgAdmin && a.org_id.is_none()),
         may_import: matches!(a.role, Role::CivilAffairs | Role::SysAdmin | Role::CommunityWorker | Role::OrgAdmin),
+        may_train: matches!(a.role, Role::CivilAffairs | Role::SysAdmin | Role::Commander | Role::Supervisor),
         sel: Sel {
             kind: p.kind.clone().unwrap_or_default(),
             state: p.state.clone().unwrap_or_default(),
@@ -334,6 +345,14 @@ struct OrgPage {
     results: Vec<(&'static str, String)>,
     year: i64,
     message: Option<String>,
+    /// (team name, approved members, their names).
+    teams: Vec<(String, i64, String)>,
+    specialty_opts: Vec<(&'static str, String)>,
+    /// Approved members, each once: (volunteer id, name).
+    members: Vec<(i64, String)>,
+    pending: Vec<tongxin_store::registry::Membership>,
+    may_decide_members: bool,
+    today: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -389,7 +408,38 @@ async fn org_page(
     let mut results = opts(&t, &vocab::INSPECTION_RESULTS);
     results.extend(opts(&t, &vocab::EVAL_GRADES));
     results.extend(opts(&t, &vocab::SPOT_RESULTS));
+    let a = &u.authed.actor;
+    let memberships =
+        if d.may.contains(&"teams") { st.app.org_memberships(a, id, None).await.unwrap_or_default() } else { vec![] };
+    let teams = d
+        .teams
+        .iter()
+        .map(|team| {
+            let names: Vec<&str> = memberships
+                .iter()
+                .filter(|m| m.team_id == team.id && m.state == "approved")
+                .map(|m| m.volunteer_name.as_str())
+                .collect();
+            (team.name.clone(), team.members, names.join("、"))
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let members: Vec<(i64, String)> = memberships
+        .iter()
+        .filter(|m| m.state == "approved" && seen.insert(m.volunteer_id))
+        .map(|m| (m.volunteer_id, m.volunteer_name.clone()))
+        .collect();
+    let pending = memberships.into_iter().filter(|m| m.state == "pending").collect();
+    let mut specialty_opts = opts(&t, &vocab::SPECIALTIES);
+    specialty_opts
+        .extend(opts(&t, &vocab::DOMAINS).into_iter().filter(|d| !vocab::SPECIALTIES.iter().any(|s| s.0 == d.0)));
     render(&OrgPage {
+        teams,
+        specialty_opts,
+        members,
+        pending,
+        may_decide_members: a.role == Role::OrgAdmin && a.acts_for(id),
+        today: tongxin_app::registry::today(),
         kind: vocab::label(&vocab::KINDS, &d.org.kind, zh),
         state: st_label(&d.org.state),
         domains: vocab::labels(&vocab::DOMAINS, &d.org.domains, zh),
@@ -458,6 +508,112 @@ async fn review_submit(
             None => error_page(l, &e),
         },
     }
+}
+
+/// Answers a detail-page form: back to the organisation, with the errors when there are any.
+fn org_outcome(l: Layout, id: i64, r: Result<(), AppError>) -> Response {
+    match r {
+        Ok(()) => Redirect::to(&format!("/orgs/{id}")).into_response(),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => redirect_msg(id, &m.join("；")),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct PolicyForm {
+    #[serde(default)]
+    insurer: String,
+    #[serde(default)]
+    policy_no: String,
+    #[serde(default)]
+    covered_people: String,
+    #[serde(default)]
+    valid_from: String,
+    #[serde(default)]
+    valid_to: String,
+}
+
+async fn policy_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<PolicyForm>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    let p = tongxin_store::registry::Policy {
+        insurer: f.insurer.trim().into(),
+        policy_no: f.policy_no.trim().into(),
+        covered_people: f.covered_people.trim().parse().unwrap_or(0),
+        valid_from: f.valid_from.trim().into(),
+        valid_to: f.valid_to.trim().into(),
+    };
+    let r = st.app.add_policy(&u.authed.actor, &u.ctx, id, &p).await;
+    org_outcome(l, id, r)
+}
+
+#[derive(Deserialize)]
+struct TeamForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    specialty: String,
+}
+
+async fn team_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<TeamForm>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    let r = st.app.create_team(&u.authed.actor, &u.ctx, id, &f.name, &f.specialty).await.map(|_| ());
+    org_outcome(l, id, r)
+}
+
+#[derive(Deserialize)]
+struct TeamMemberForm {
+    team_id: i64,
+    volunteer_id: i64,
+}
+
+async fn team_member_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<TeamMemberForm>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    let a = &u.authed.actor;
+    // The team must belong to the organisation whose page the form is on.
+    let r = match st.app.org_detail(a, &u.ctx, id, false).await {
+        Ok(d) if d.teams.iter().any(|t| t.id == f.team_id) => {
+            st.app.add_team_member(a, &u.ctx, f.team_id, f.volunteer_id).await
+        }
+        Ok(_) => Err(AppError::NotFound),
+        Err(e) => Err(e),
+    };
+    org_outcome(l, id, r)
+}
+
+#[derive(Deserialize)]
+struct MembershipDecisionForm {
+    decision: String,
+}
+
+async fn membership_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path((id, mid)): Path<(i64, i64)>,
+    CsrfForm(f): CsrfForm<MembershipDecisionForm>,
+) -> Response {
+    let l = page_layout(&u, &format!("/orgs/{id}"));
+    let r = match f.decision.as_str() {
+        "approve" | "reject" => st.app.decide_membership(&u.authed.actor, &u.ctx, mid, f.decision == "approve").await,
+        _ => Err(AppError::NotFound),
+    };
+    org_outcome(l, id, r)
 }
 
 #[derive(Template)]
@@ -530,6 +686,204 @@ async fn volunteers_page(State(st): State<AppState>, u: PageUser, Query(p): Quer
         p,
         l,
     })
+}
+
+#[derive(Template)]
+#[template(path = "volunteer_detail.html")]
+struct VolunteerPage {
+    l: Layout,
+    v: VolView,
+    skills_label: String,
+    weekly_label: String,
+    /// (kind label, certificate).
+    certs: Vec<(String, tongxin_store::registry::Certificate)>,
+    /// (membership, state label).
+    memberships: Vec<(tongxin_store::registry::Membership, String)>,
+    cert_kinds: Vec<(&'static str, String)>,
+    slots: Vec<(&'static str, String)>,
+    may_edit: bool,
+    own: bool,
+    message: Option<String>,
+}
+
+async fn volunteer_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    let l = page_layout(&u, "/volunteers");
+    let t = l.t;
+    let a = &u.authed.actor;
+    let (v, certs, memberships) = match st.app.volunteer_detail(a, &u.ctx, id, q.unmask.unwrap_or(false)).await {
+        Ok(x) => x,
+        Err(e) => return error_page(l, &e),
+    };
+    let own = a.role == Role::Volunteer || a.role == Role::Resident;
+    let membership_state = |s: &str| match s {
+        "approved" => t.pick("已加入", "member"),
+        "pending" => t.pick("待组织审核", "awaiting approval"),
+        _ => t.pick("未通过", "declined"),
+    };
+    render(&VolunteerPage {
+        skills_label: vocab::labels(&vocab::skills(), &v.skills.join(","), t.zh()),
+        weekly_label: vocab::labels(&vocab::WEEK_SLOTS, &v.weekly.join(","), t.zh()),
+        certs: certs.into_iter().map(|c| (vocab::label(&vocab::CERT_KINDS, &c.kind, t.zh()), c)).collect(),
+        memberships: memberships
+            .into_iter()
+            .map(|m| {
+                let s = membership_state(&m.state).to_string();
+                (m, s)
+            })
+            .collect(),
+        cert_kinds: opts(&t, &vocab::CERT_KINDS),
+        slots: opts(&t, &vocab::WEEK_SLOTS),
+        may_edit: own || matches!(a.role, Role::OrgAdmin | Role::CivilAffairs | Role::CommunityWorker | Role::SysAdmin),
+        own,
+        message: q.msg,
+        v,
+        l,
+    })
+}
+
+fn vol_outcome(l: Layout, id: i64, r: Result<(), AppError>) -> Response {
+    match r {
+        Ok(()) => Redirect::to(&format!("/volunteers/{id}")).into_response(),
+        Err(e) => match msgs(&l.t, &e) {
+            Some(m) => Redirect::to(&format!(
+                "/volunteers/{id}?{}",
+                serde_urlencoded::to_string([("msg", m.join("；"))]).unwrap_or_default()
+            ))
+            .into_response(),
+            None => error_page(l, &e),
+        },
+    }
+}
+
+async fn certificate_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(c): CsrfForm<tongxin_store::registry::Certificate>,
+) -> Response {
+    let l = page_layout(&u, "/volunteers");
+    let r = st.app.add_certificate(&u.authed.actor, &u.ctx, id, &c).await;
+    vol_outcome(l, id, r)
+}
+
+async fn availability_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let l = page_layout(&u, "/volunteers");
+    let weekly: Vec<String> = pairs.iter().filter(|p| p.0 == "weekly").map(|p| p.1.clone()).collect();
+    let now_on = pairs.iter().any(|p| p.0 == "available_now" && p.1 == "on");
+    let r = st.app.set_availability(&u.authed.actor, &u.ctx, id, &weekly, now_on).await;
+    vol_outcome(l, id, r)
+}
+
+#[derive(Deserialize)]
+struct JoinForm {
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn join_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<JoinForm>,
+) -> Response {
+    let l = page_layout(&u, "/volunteers");
+    let r = st.app.request_membership_by_code(&u.authed.actor, &u.ctx, &f.credit_code, &f.note).await.map(|_| ());
+    vol_outcome(l, id, r)
+}
+
+#[derive(Template)]
+#[template(path = "training.html")]
+struct TrainingPage {
+    l: Layout,
+    courses: Vec<tongxin_store::registry::Course>,
+    may_record: bool,
+    done: Option<i64>,
+    errors: Vec<String>,
+    title: String,
+    starts_at: String,
+    place: String,
+    attendance: String,
+}
+
+#[derive(Deserialize, Default)]
+struct TrainingForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    attendance: String,
+}
+
+async fn training_view(
+    st: &AppState,
+    u: &PageUser,
+    f: TrainingForm,
+    done: Option<i64>,
+    errors: Vec<String>,
+) -> Response {
+    let l = page_layout(u, "/training");
+    let a = &u.authed.actor;
+    let courses = match st.app.list_courses(a).await {
+        Ok(c) => c,
+        Err(e) => return error_page(l, &e),
+    };
+    let page = TrainingPage {
+        courses,
+        may_record: matches!(a.role, Role::CivilAffairs | Role::SysAdmin),
+        done,
+        title: f.title,
+        starts_at: f.starts_at,
+        place: f.place,
+        attendance: f.attendance,
+        l,
+        errors,
+    };
+    if page.errors.is_empty() {
+        render(&page)
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
+    }
+}
+
+async fn training_page(State(st): State<AppState>, u: PageUser) -> Response {
+    training_view(&st, &u, TrainingForm::default(), None, vec![]).await
+}
+
+/// `YYYY-MM-DDTHH:MM` in Beijing time → unix ms.
+fn beijing_local_ms(s: &str) -> Option<i64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let t = time::PrimitiveDateTime::parse(s.trim(), fmt).ok()?;
+    Some(t.assume_offset(time::macros::offset!(+8)).unix_timestamp() * 1000)
+}
+
+async fn training_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<TrainingForm>) -> Response {
+    let t = page_layout(&u, "/training").t;
+    let Some(at) = beijing_local_ms(&f.starts_at) else {
+        let e = t.pick("开始时间格式应为 YYYY-MM-DDTHH:MM", "Start time must be YYYY-MM-DDTHH:MM").to_string();
+        return training_view(&st, &u, f, None, vec![e]).await;
+    };
+    match st.app.record_training_lines(&u.authed.actor, &u.ctx, &f.title, at, &f.place, &f.attendance).await {
+        Ok(id) => training_view(&st, &u, TrainingForm::default(), Some(id), vec![]).await,
+        Err(e) => match msgs(&t, &e) {
+            Some(m) => training_view(&st, &u, f, None, m).await,
+            None => error_page(page_layout(&u, "/training"), &e),
+        },
+    }
 }
 
 #[derive(Template)]

@@ -204,3 +204,157 @@ async fn volunteer_roster_import_reports_bad_rows_and_upserts() {
         t.stop().await;
     }
 }
+
+/// Posts a page form (with the session's CSRF token); answers (status, Location).
+async fn form(c: &reqwest::Client, url: String, csrf: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let mut body: Vec<(&str, &str)> = vec![("_csrf", csrf)];
+    body.extend_from_slice(fields);
+    let r = c.post(url).form(&body).send().await.unwrap();
+    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status().as_u16(), loc)
+}
+
+#[tokio::test]
+async fn page_forms_for_insurance_teams_memberships_certificates_and_training() {
+    for t in apps().await {
+        // The organisation admin: a policy (a bad one is refused with its reason), a team.
+        let (za, za_csrf) = t.login("zuzhi").await;
+        let org = |p: &str| t.url(&format!("/orgs/1{p}"));
+        let bad = [
+            ("insurer", "中国人民财产保险苏州分公司"),
+            ("policy_no", "PDEA2026320500001"),
+            ("covered_people", "12"),
+            ("valid_from", "2026-01-01"),
+            ("valid_to", "2025-12-31"),
+        ];
+        let (s, loc) = form(&za, org("/insurance"), &za_csrf, &bad).await;
+        assert_eq!(s, 303);
+        let page = za.get(t.url(&loc)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("终止日期早于起始日期"), "the reason is shown in Chinese");
+        assert!(!page.contains("PDEA2026320500001"), "nothing saved");
+        let mut good = bad;
+        good[4] = ("valid_to", "2026-12-31");
+        assert_eq!(form(&za, org("/insurance"), &za_csrf, &good).await, (303, "/orgs/1".into()));
+        let (s, _) =
+            form(&za, org("/teams"), &za_csrf, &[("name", "水上救援一队"), ("specialty", "water_rescue")]).await;
+        assert_eq!(s, 303);
+        let (_, loc) = form(&za, org("/teams"), &za_csrf, &[("name", "水上救援一队"), ("specialty", "")]).await;
+        let page = za.get(t.url(&loc)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("本组织已有名为“水上救援一队”的队伍"), "duplicate team refused");
+        let team_id: i64 = sqlx::query_scalar::<_, i64>("SELECT id FROM teams WHERE org_id = 1")
+            .fetch_one(t.app.store.reader())
+            .await
+            .unwrap();
+
+        // A member registered by the admin goes into the team.
+        let r = za
+            .post(t.url("/api/v1/volunteers"))
+            .header("x-csrf-token", &za_csrf)
+            .json(&json!({ "name": "陆海", "id_number": id_number("32050819880303123"), "phone": "13912340001",
+                           "division_code": "320508018000", "skills": ["water_rescue"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let member = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let (tid, mid) = (team_id.to_string(), member.to_string());
+        let fields = [("team_id", tid.as_str()), ("volunteer_id", mid.as_str())];
+        assert_eq!(form(&za, org("/team-members"), &za_csrf, &fields).await, (303, "/orgs/1".into()));
+        let page = za.get(org("")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("水上救援一队（1）：陆海"), "team with its member");
+        assert!(page.contains("PDEA2026320500001"));
+
+        // The volunteer registers, asks to join by credit code; the admin approves on the page.
+        let (zy, zy_csrf) = t.login("zhiyuan").await;
+        let r = zy
+            .post(t.url("/api/v1/volunteers"))
+            .header("x-csrf-token", &zy_csrf)
+            .json(&json!({ "name": "沈浩", "id_number": id_number("32050819950505123"), "phone": "13912340002",
+                           "division_code": "320508018000" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let me = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let mine = |p: &str| t.url(&format!("/volunteers/{me}{p}"));
+        let (_, loc) = form(&zy, mine("/join"), &zy_csrf, &[("credit_code", "51320500MJ000009X")]).await;
+        let page = zy.get(t.url(&loc)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("没有信用代码为 51320500MJ000009X 的已审核组织"), "unknown code named");
+        let fields = [("credit_code", "51320500mj000001x"), ("note", "会游泳")];
+        assert_eq!(form(&zy, mine("/join"), &zy_csrf, &fields).await, (303, format!("/volunteers/{me}")));
+        let page = zy.get(mine("")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("姑苏区阳光助老服务中心 · 待组织审核"), "pending on the volunteer's page");
+
+        let page = za.get(org("")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("沈浩") && page.contains("会游泳"), "the request is listed for the admin");
+        let req: i64 = sqlx::query_scalar::<_, i64>("SELECT id FROM memberships WHERE state = 'pending'")
+            .fetch_one(t.app.store.reader())
+            .await
+            .unwrap();
+        // The officer sees the request but may not decide it.
+        let (mz, mz_csrf) = t.login("minzheng").await;
+        let (s, _) = form(&mz, org(&format!("/memberships/{req}")), &mz_csrf, &[("decision", "approve")]).await;
+        assert_eq!(s, 404);
+        let (s, _) = form(&za, org(&format!("/memberships/{req}")), &za_csrf, &[("decision", "approve")]).await;
+        assert_eq!(s, 303);
+        let page = zy.get(mine("")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("姑苏区阳光助老服务中心 · 已加入"));
+        assert!(t
+            .app
+            .store
+            .audit_recent("membership.", 5)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.action == "membership.approve"));
+
+        // Certificates and availability from the volunteer's page.
+        let fields =
+            [("kind", "first_aid"), ("name", "红十字救护员证"), ("number", "SZ001"), ("expires_on", "2028-06-30")];
+        assert_eq!(form(&zy, mine("/certificates"), &zy_csrf, &fields).await.0, 303);
+        let fields = [("weekly", "sat_am"), ("weekly", "sun_pm"), ("available_now", "on")];
+        assert_eq!(form(&zy, mine("/availability"), &zy_csrf, &fields).await.0, 303);
+        let page = zy.get(mine("")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("红十字救护员证") && page.contains("周六上午、周日下午"), "{page}");
+        let v: Value = mz.get(t.url("/api/v1/volunteers?cert=first_aid")).send().await.unwrap().json().await.unwrap();
+        assert!(v["items"].as_array().unwrap().iter().any(|i| i["id"] == me), "found by certificate");
+
+        // Training: a line outside the officer's jurisdiction is refused by number; nothing saved.
+        let lines = "51320500MJ000001X 张三\n51320500MJ000002X 李四 缺席";
+        let r = mz
+            .post(t.url("/training"))
+            .form(&[
+                ("_csrf", mz_csrf.as_str()),
+                ("title", "负责人应急管理培训"),
+                ("starts_at", "2026-11-20T09:30"),
+                ("place", "姑苏区民政局"),
+                ("attendance", lines),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("第 2 行"));
+        assert_eq!(t.app.store.count_rows("training_courses").await.unwrap(), 0);
+        let lines = "51320500MJ000001X 张三\n1 李四 缺席";
+        let r = mz
+            .post(t.url("/training"))
+            .form(&[
+                ("_csrf", mz_csrf.as_str()),
+                ("title", "负责人应急管理培训"),
+                ("starts_at", "2026-11-20T09:30"),
+                ("place", "姑苏区民政局"),
+                ("attendance", lines),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("training-done") && page.contains("负责人应急管理培训"));
+        let page = mz.get(org("")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("负责人应急管理培训 · 张三 · 已参加") && page.contains("李四 · 缺席"));
+        assert_eq!(za.get(t.url("/training")).send().await.unwrap().status(), 403, "not for organisation admins");
+        t.stop().await;
+    }
+}
