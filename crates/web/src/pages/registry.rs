@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/volunteers/{id}", get(volunteer_page))
         .route("/volunteers/{id}/certificates", post(certificate_submit))
         .route("/volunteers/{id}/availability", post(availability_submit))
-        .route("/volunteers/{id}/join", post(join_submit))
+        .route("/volunteers/join", post(join_submit))
         .route("/training", get(training_page).post(training_submit))
         .route("/registry/import", get(import_page))
         .route(
@@ -586,12 +586,17 @@ async fn team_member_submit(
 ) -> Response {
     let l = page_layout(&u, &format!("/orgs/{id}"));
     let a = &u.authed.actor;
+    if !matches!(a.role, Role::CivilAffairs | Role::OrgAdmin | Role::SysAdmin) {
+        return error_page(l, &AppError::Forbidden);
+    }
     // The team must belong to the organisation whose page the form is on.
     let r = match st.app.org_detail(a, &u.ctx, id, false).await {
         Ok(d) if d.teams.iter().any(|t| t.id == f.team_id) => {
             st.app.add_team_member(a, &u.ctx, f.team_id, f.volunteer_id).await
         }
-        Ok(_) => Err(AppError::NotFound),
+        Ok(_) => {
+            Err(tongxin_app::invalid("team_id", "unknown", "请选择本组织的队伍", "Choose a team of this organisation"))
+        }
         Err(e) => Err(e),
     };
     org_outcome(l, id, r)
@@ -787,20 +792,18 @@ async fn availability_submit(
 #[derive(Deserialize)]
 struct JoinForm {
     #[serde(default)]
+    back: i64,
+    #[serde(default)]
     credit_code: String,
     #[serde(default)]
     note: String,
 }
 
-async fn join_submit(
-    State(st): State<AppState>,
-    u: PageUser,
-    Path(id): Path<i64>,
-    CsrfForm(f): CsrfForm<JoinForm>,
-) -> Response {
+async fn join_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<JoinForm>) -> Response {
     let l = page_layout(&u, "/volunteers");
     let r = st.app.request_membership_by_code(&u.authed.actor, &u.ctx, &f.credit_code, &f.note).await.map(|_| ());
-    vol_outcome(l, id, r)
+    // The caller asks for themself; `back` only says which page to return to.
+    vol_outcome(l, f.back, r)
 }
 
 #[derive(Template)]
@@ -872,6 +875,10 @@ fn beijing_local_ms(s: &str) -> Option<i64> {
 }
 
 async fn training_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<TrainingForm>) -> Response {
+    // Who may record is decided before the form is read, so a refusal is a refusal (403).
+    if !matches!(u.authed.actor.role, Role::CivilAffairs | Role::SysAdmin) {
+        return error_page(page_layout(&u, "/training"), &AppError::Forbidden);
+    }
     let t = page_layout(&u, "/training").t;
     let Some(at) = beijing_local_ms(&f.starts_at) else {
         let e = t.pick("开始时间格式应为 YYYY-MM-DDTHH:MM", "Start time must be YYYY-MM-DDTHH:MM").to_string();

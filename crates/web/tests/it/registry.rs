@@ -277,11 +277,14 @@ async fn page_forms_for_insurance_teams_memberships_certificates_and_training() 
         assert_eq!(r.status(), 201);
         let me = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         let mine = |p: &str| t.url(&format!("/volunteers/{me}{p}"));
-        let (_, loc) = form(&zy, mine("/join"), &zy_csrf, &[("credit_code", "51320500MJ000009X")]).await;
+        let join = t.url("/volunteers/join");
+        let back = me.to_string();
+        let (_, loc) =
+            form(&zy, join.clone(), &zy_csrf, &[("back", back.as_str()), ("credit_code", "51320500MJ000009X")]).await;
         let page = zy.get(t.url(&loc)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("没有信用代码为 51320500MJ000009X 的已审核组织"), "unknown code named");
-        let fields = [("credit_code", "51320500mj000001x"), ("note", "会游泳")];
-        assert_eq!(form(&zy, mine("/join"), &zy_csrf, &fields).await, (303, format!("/volunteers/{me}")));
+        let fields = [("back", back.as_str()), ("credit_code", "51320500mj000001x"), ("note", "会游泳")];
+        assert_eq!(form(&zy, join, &zy_csrf, &fields).await, (303, format!("/volunteers/{me}")));
         let page = zy.get(mine("")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("姑苏区阳光助老服务中心 · 待组织审核"), "pending on the volunteer's page");
 
