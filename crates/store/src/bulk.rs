@@ -86,7 +86,7 @@ pub async fn defer_indexes(tx: &mut Tx, backend: Backend, tables: &[&str]) -> Re
                     .await?
                 }
                 Backend::Postgres => sqlx::query(
-                    "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() \
+                    "SELECT indexname::text AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() \
                      AND tablename = $1 AND indexdef NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
                 )
                 .bind(t.to_string())
