@@ -10,6 +10,7 @@
 //! - personal data (names, phones) is masked; unmasking is a permission and audited.
 
 pub mod boundaries;
+pub mod buildings;
 pub mod households;
 pub mod seed;
 
@@ -114,6 +115,8 @@ pub struct ResponderView {
     pub zone: String,
     /// Names of buildings covered.
     pub buildings: Vec<String>,
+    /// Ids of buildings covered.
+    pub building_ids: Vec<i64>,
     /// Has an account.
     pub has_account: bool,
 }
@@ -262,6 +265,7 @@ impl App {
                 phone: mask_phone(&self.crypto.decrypt(&r.phone_enc).unwrap_or_default()),
                 zone: r.zone,
                 buildings: r.buildings.iter().filter_map(|b| names.get(b).cloned()).collect(),
+                building_ids: r.buildings.clone(),
                 has_account: r.user_id.is_some(),
             })
             .collect();

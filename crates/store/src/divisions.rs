@@ -1,6 +1,6 @@
 //! Division tree and grids: bulk load, lookups by code, children, ancestors, "is X within Y".
 
-use crate::{batch_rows, col, values_placeholders, Result, Store, StoreError, Tx};
+use crate::{col, Result, Store, StoreError, Tx};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use tongxin_domain::division::{path_codes, path_upper_bound, DivisionRow, Level};
@@ -38,27 +38,17 @@ fn from_row(r: &AnyRow) -> Result<Division> {
 /// Inserts rows (parents first) with their paths; rows whose code exists are skipped.
 /// Returns the number inserted.
 pub async fn insert_rows(tx: &mut Tx, rows: &[DivisionRow], paths: &[String]) -> Result<u64> {
-    let mut n = 0;
-    let per = batch_rows(6);
-    for (chunk, pchunk) in rows.chunks(per).zip(paths.chunks(per)) {
-        let sql = format!(
-            "INSERT INTO divisions ({COLS}) VALUES {} ON CONFLICT (code) DO NOTHING",
-            values_placeholders(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(&sql);
-        for (r, p) in chunk.iter().zip(pchunk) {
-            let depth = path_codes(p).len() as i64 - 1;
-            q = q
-                .bind(r.code.clone())
-                .bind(r.name.clone())
-                .bind(r.level.key())
-                .bind(r.parent.clone())
-                .bind(p.clone())
-                .bind(depth);
-        }
-        n += q.execute(&mut **tx).await?.rows_affected();
-    }
-    Ok(n)
+    let pairs: Vec<(&DivisionRow, &String)> = rows.iter().zip(paths).collect();
+    crate::bulk::bulk_insert_then(tx, "divisions", COLS, " ON CONFLICT (code) DO NOTHING", &pairs, |q, (r, p)| {
+        let depth = path_codes(p).len() as i64 - 1;
+        q.bind(r.code.clone())
+            .bind(r.name.clone())
+            .bind(r.level.key())
+            .bind(r.parent.clone())
+            .bind((*p).clone())
+            .bind(depth)
+    })
+    .await
 }
 
 impl Store {

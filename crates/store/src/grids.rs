@@ -6,7 +6,7 @@
 //! the application can check the actor's scope; lists take an [`Actor`] and scope in SQL.
 
 use crate::sql::{Arg, SqlBuf};
-use crate::{batch_rows, col, values_placeholders, Backend, Result, Store, StoreError, Tx};
+use crate::{col, Backend, Result, Store, StoreError, Tx};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use tongxin_domain::Actor;
@@ -78,19 +78,17 @@ const BOUNDARY_COLS: &str =
 
 /// Inserts or replaces boundaries.
 pub async fn upsert_boundaries(tx: &mut Tx, rows: &[Boundary]) -> Result<()> {
-    const C: usize = 11;
-    for chunk in rows.chunks(batch_rows(C)) {
-        let sql = format!(
-            "INSERT INTO boundaries ({BOUNDARY_COLS}) VALUES {} ON CONFLICT (division_code) DO UPDATE SET \
-             geometry = excluded.geometry, min_lon = excluded.min_lon, min_lat = excluded.min_lat, \
-             max_lon = excluded.max_lon, max_lat = excluded.max_lat, source = excluded.source, \
-             synthetic = excluded.synthetic, updated_at = excluded.updated_at",
-            values_placeholders(chunk.len(), C)
-        );
-        let mut q = sqlx::query(&sql);
-        for b in chunk {
-            q = q
-                .bind(b.division_code.clone())
+    crate::bulk::bulk_insert_then(
+        tx,
+        "boundaries",
+        BOUNDARY_COLS,
+        " ON CONFLICT (division_code) DO UPDATE SET \
+         geometry = excluded.geometry, min_lon = excluded.min_lon, min_lat = excluded.min_lat, \
+         max_lon = excluded.max_lon, max_lat = excluded.max_lat, source = excluded.source, \
+         synthetic = excluded.synthetic, updated_at = excluded.updated_at",
+        rows,
+        |q, b| {
+            q.bind(b.division_code.clone())
                 .bind(b.division_path.clone())
                 .bind(b.level.clone())
                 .bind(b.geometry.clone())
@@ -100,11 +98,11 @@ pub async fn upsert_boundaries(tx: &mut Tx, rows: &[Boundary]) -> Result<()> {
                 .bind(b.bbox[3])
                 .bind(b.source.clone())
                 .bind(b.synthetic as i64)
-                .bind(b.updated_at);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+                .bind(b.updated_at)
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 impl Store {
@@ -195,30 +193,21 @@ fn building_row(r: &AnyRow) -> Result<Building> {
 
 /// Inserts buildings with their ids.
 pub async fn insert_buildings(tx: &mut Tx, rows: &[Building], now: i64) -> Result<()> {
-    const C: usize = 11;
-    for chunk in rows.chunks(batch_rows(C)) {
-        let sql = format!(
-            "INSERT INTO buildings ({BUILDING_COLS}, updated_at) VALUES {}",
-            values_placeholders(chunk.len(), C)
-        );
-        let mut q = sqlx::query(&sql);
-        for b in chunk {
-            q = q
-                .bind(b.id)
-                .bind(b.grid_code.clone())
-                .bind(b.division_path.clone())
-                .bind(b.name.clone())
-                .bind(b.address.clone())
-                .bind(b.lon)
-                .bind(b.lat)
-                .bind(b.floors)
-                .bind(b.kind.clone())
-                .bind(b.route_seq)
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+    let cols = format!("{BUILDING_COLS}, updated_at");
+    crate::bulk::bulk_insert(tx, "buildings", &cols, rows, |q, b| {
+        q.bind(b.id)
+            .bind(b.grid_code.clone())
+            .bind(b.division_path.clone())
+            .bind(b.name.clone())
+            .bind(b.address.clone())
+            .bind(b.lon)
+            .bind(b.lat)
+            .bind(b.floors)
+            .bind(b.kind.clone())
+            .bind(b.route_seq)
+            .bind(now)
+    })
+    .await
 }
 
 /// A household row (the contact phone encrypted).
@@ -277,29 +266,22 @@ fn household_row(r: &AnyRow) -> Result<Household> {
 
 /// Inserts households with their ids.
 pub async fn insert_households(tx: &mut Tx, rows: &[Household]) -> Result<()> {
-    const C: usize = 13;
-    for chunk in rows.chunks(batch_rows(C)) {
-        let sql = format!("INSERT INTO households ({HOUSEHOLD_COLS}) VALUES {}", values_placeholders(chunk.len(), C));
-        let mut q = sqlx::query(&sql);
-        for h in chunk {
-            q = q
-                .bind(h.id)
-                .bind(h.grid_code.clone())
-                .bind(h.division_path.clone())
-                .bind(h.building_id)
-                .bind(h.address.clone())
-                .bind(h.floor)
-                .bind(h.lon)
-                .bind(h.lat)
-                .bind(h.members)
-                .bind(h.vulnerable.clone())
-                .bind(h.head_name.clone())
-                .bind(h.contact_enc.clone())
-                .bind(h.updated_at);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+    crate::bulk::bulk_insert(tx, "households", HOUSEHOLD_COLS, rows, |q, h| {
+        q.bind(h.id)
+            .bind(h.grid_code.clone())
+            .bind(h.division_path.clone())
+            .bind(h.building_id)
+            .bind(h.address.clone())
+            .bind(h.floor)
+            .bind(h.lon)
+            .bind(h.lat)
+            .bind(h.members)
+            .bind(h.vulnerable.clone())
+            .bind(h.head_name.clone())
+            .bind(h.contact_enc.clone())
+            .bind(h.updated_at)
+    })
+    .await
 }
 
 /// Sets a household's vulnerable-kind summary.
@@ -457,17 +439,13 @@ pub struct NewVulnerable {
 
 /// Inserts vulnerable people with their ids.
 pub async fn insert_vulnerable(tx: &mut Tx, rows: &[NewVulnerable], now: i64) -> Result<()> {
-    const C: usize = 10;
-    for chunk in rows.chunks(batch_rows(C)) {
-        let sql = format!(
-            "INSERT INTO vulnerable_people (id, household_id, grid_code, division_path, name, kind, needs, tier, note, \
-             updated_at) VALUES {}",
-            values_placeholders(chunk.len(), C)
-        );
-        let mut q = sqlx::query(&sql);
-        for v in chunk {
-            q = q
-                .bind(v.id)
+    crate::bulk::bulk_insert(
+        tx,
+        "vulnerable_people",
+        "id, household_id, grid_code, division_path, name, kind, needs, tier, note, updated_at",
+        rows,
+        |q, v| {
+            q.bind(v.id)
                 .bind(v.household_id)
                 .bind(v.grid_code.clone())
                 .bind(v.division_path.clone())
@@ -476,11 +454,10 @@ pub async fn insert_vulnerable(tx: &mut Tx, rows: &[NewVulnerable], now: i64) ->
                 .bind(v.needs.clone())
                 .bind(v.tier)
                 .bind(v.note.clone())
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+                .bind(now)
+        },
+    )
+    .await
 }
 
 /// A vulnerable person with where to find them, in check order.
@@ -1096,4 +1073,103 @@ pub async fn insert_vulnerable_one(tx: &mut Tx, v: &NewVulnerable, now: i64) -> 
     .fetch_one(&mut **tx)
     .await?;
     col(&r, "id")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing buildings and responders
+// ---------------------------------------------------------------------------------------------
+
+/// Updates a building's editable fields (name, address, location, floors, kind, route order).
+pub async fn update_building(tx: &mut Tx, b: &Building, now: i64) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE buildings SET name = $1, address = $2, lon = $3, lat = $4, floors = $5, kind = $6, route_seq = $7, \
+         updated_at = $8 WHERE id = $9",
+    )
+    .bind(b.name.clone())
+    .bind(b.address.clone())
+    .bind(b.lon)
+    .bind(b.lat)
+    .bind(b.floors)
+    .bind(b.kind.clone())
+    .bind(b.route_seq)
+    .bind(now)
+    .bind(b.id)
+    .execute(&mut **tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Households registered in a building.
+pub async fn households_in_building(tx: &mut Tx, id: i64) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) AS n FROM households WHERE building_id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    col(&r, "n")
+}
+
+/// Deletes a building and the responders' coverage of it (the caller checks it is empty).
+pub async fn delete_building(tx: &mut Tx, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM responder_buildings WHERE building_id = $1").bind(id).execute(&mut **tx).await?;
+    let r = sqlx::query("DELETE FROM buildings WHERE id = $1").bind(id).execute(&mut **tx).await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Updates an active responder's kind, name, phone, zone and buildings covered.
+pub async fn update_responder(tx: &mut Tx, r: &Responder) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE grid_responders SET kind = $1, name = $2, phone_enc = $3, zone = $4 WHERE id = $5 AND active = 1",
+    )
+    .bind(r.kind.clone())
+    .bind(r.name.clone())
+    .bind(r.phone_enc.clone())
+    .bind(r.zone.clone())
+    .bind(r.id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM responder_buildings WHERE responder_id = $1").bind(r.id).execute(&mut **tx).await?;
+    for b in &r.buildings {
+        sqlx::query("INSERT INTO responder_buildings (responder_id, building_id) VALUES ($1, $2)")
+            .bind(r.id)
+            .bind(*b)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes a responder from its grid: the row stays (tasks and audit records name it) but is
+/// no longer active, and covers no building.
+pub async fn deactivate_responder(tx: &mut Tx, id: i64) -> Result<()> {
+    let r = sqlx::query("UPDATE grid_responders SET active = 0 WHERE id = $1 AND active = 1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM responder_buildings WHERE responder_id = $1").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+impl Store {
+    /// One active responder with its buildings.
+    pub async fn responder(&self, id: i64) -> Result<Responder> {
+        let r = sqlx::query("SELECT grid_code FROM grid_responders WHERE id = $1 AND active = 1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let grid: String = col(&r, "grid_code")?;
+        self.responders_in_grid(&grid).await?.into_iter().find(|x| x.id == id).ok_or(StoreError::NotFound)
+    }
 }

@@ -12,6 +12,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod bulk;
 pub mod divisions;
 pub mod events;
 pub mod grids;
@@ -237,6 +238,10 @@ impl Store {
     /// Refreshes the planner's statistics after bulk loads (same statement on both backends):
     /// without them SQLite assumes a jurisdiction range is selective and sorts whole tables.
     pub async fn analyze(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            // Sample each index (as PostgreSQL samples tables) rather than read millions of rows.
+            sqlx::query("PRAGMA analysis_limit=1000").execute(&self.write).await?;
+        }
         sqlx::query("ANALYZE").execute(&self.write).await?;
         Ok(())
     }

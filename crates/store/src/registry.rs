@@ -112,18 +112,15 @@ pub struct NewHousehold {
 
 /// Inserts organisations with their explicit ids.
 pub async fn insert_orgs(tx: &mut Tx, rows: &[NewOrg], now: i64) -> Result<()> {
-    const C: usize = 17;
-    for chunk in rows.chunks(batch_rows(C)) {
-        let sql = format!(
-            "INSERT INTO organizations (id, name, credit_code, kind, division_code, division_path, address, lon, lat, \
-             contact_name, contact_phone_enc, domains, people_count, state, created_at, updated_at, pii_v) VALUES {}",
-            values_placeholders(chunk.len(), C)
-        );
-        let mut q = sqlx::query(&sql);
-        for o in chunk {
+    crate::bulk::bulk_insert(
+        tx,
+        "organizations",
+        "id, name, credit_code, kind, division_code, division_path, address, lon, lat, contact_name, \
+         contact_phone_enc, domains, people_count, state, created_at, updated_at, pii_v",
+        rows,
+        |q, o| {
             let v = i64::from(o.contact_phone.starts_with("v1:") || o.contact_phone.is_empty());
-            q = q
-                .bind(o.id)
+            q.bind(o.id)
                 .bind(o.name.clone())
                 .bind(o.credit_code.clone())
                 .bind(o.kind.clone())
@@ -139,11 +136,10 @@ pub async fn insert_orgs(tx: &mut Tx, rows: &[NewOrg], now: i64) -> Result<()> {
                 .bind(o.state.clone())
                 .bind(now)
                 .bind(now)
-                .bind(v);
-        }
-        q.execute(&mut **tx).await.map_err(map_unique)?;
-    }
-    Ok(())
+                .bind(v)
+        },
+    )
+    .await
 }
 
 const VOL_INSERT_COLS: &str = "name, id_hash, id_enc, phone_enc, phone_hash, birth_year, real_name, division_code, \
@@ -152,37 +148,30 @@ const VOL_INSERT_COLS: &str = "name, id_hash, id_enc, phone_enc, phone_hash, bir
 
 /// Inserts volunteers in bulk.
 pub async fn insert_volunteers(tx: &mut Tx, rows: &[NewVolunteer], now: i64) -> Result<()> {
-    const C: usize = 21;
-    for chunk in rows.chunks(batch_rows(C)) {
-        let sql = format!("INSERT INTO volunteers ({VOL_INSERT_COLS}) VALUES {}", values_placeholders(chunk.len(), C));
-        let mut q = sqlx::query(&sql);
-        for v in chunk {
-            q = q
-                .bind(v.name.clone())
-                .bind(v.id_hash.clone())
-                .bind(v.id_enc.clone())
-                .bind(v.phone_enc.clone())
-                .bind(v.phone_hash.clone())
-                .bind(v.birth_year)
-                .bind(v.real_name as i64)
-                .bind(v.division_code.clone())
-                .bind(v.division_path.clone())
-                .bind(v.lon)
-                .bind(v.lat)
-                .bind(v.skills.clone())
-                .bind(v.insured as i64)
-                .bind(v.org_id)
-                .bind(v.weekly.clone())
-                .bind(v.available_now as i64)
-                .bind(v.cert_kinds.clone())
-                .bind(v.user_id)
-                .bind(now)
-                .bind(now)
-                .bind(1i64);
-        }
-        q.execute(&mut **tx).await.map_err(map_unique)?;
-    }
-    Ok(())
+    crate::bulk::bulk_insert(tx, "volunteers", VOL_INSERT_COLS, rows, |q, v| {
+        q.bind(v.name.clone())
+            .bind(v.id_hash.clone())
+            .bind(v.id_enc.clone())
+            .bind(v.phone_enc.clone())
+            .bind(v.phone_hash.clone())
+            .bind(v.birth_year)
+            .bind(v.real_name as i64)
+            .bind(v.division_code.clone())
+            .bind(v.division_path.clone())
+            .bind(v.lon)
+            .bind(v.lat)
+            .bind(v.skills.clone())
+            .bind(v.insured as i64)
+            .bind(v.org_id)
+            .bind(v.weekly.clone())
+            .bind(v.available_now as i64)
+            .bind(v.cert_kinds.clone())
+            .bind(v.user_id)
+            .bind(now)
+            .bind(now)
+            .bind(1i64)
+    })
+    .await
 }
 
 /// Inserts households.

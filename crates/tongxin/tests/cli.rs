@@ -268,3 +268,82 @@ fn backup_and_restore_round_trip_on_postgres() {
     admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// Boundaries stored in the SQLite database under `data`: (code, synthetic) in code order.
+fn stored_boundaries(data: &Path) -> Vec<(String, bool)> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = tongxin_store::StoreConfig {
+            url: tongxin_store::sqlite_url(&data.join("tongxin.db")),
+            max_connections: 1,
+            pg_schema: None,
+        };
+        let s = tongxin_store::Store::connect(&cfg).await.unwrap();
+        let v = s.boundaries_within("320500000000/", None, 100).await.unwrap();
+        s.close().await;
+        let mut v: Vec<(String, bool)> = v.into_iter().map(|b| (b.division_code, b.synthetic)).collect();
+        v.sort();
+        v
+    })
+}
+
+#[test]
+fn import_boundaries_loads_real_district_outlines_and_refuses_bad_files_whole() {
+    let Some(shared) = shared_data() else {
+        assert!(std::env::var("CI").is_err(), "shared/data must be present in CI");
+        eprintln!("skipped: shared/data not found");
+        return;
+    };
+    let real = shared.join("suzhou-districts.geojson");
+    let d = tmp("boundaries");
+    let data = d.join("data");
+    let import = |file: &Path, extra: &[&str]| {
+        bin().arg("--data").arg(&data).args(["import", "boundaries"]).arg(file).args(extra).output().unwrap()
+    };
+    let geo: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
+    let n = geo["features"].as_array().unwrap().len();
+
+    // Wrong level: district outlines are not streets. Nothing saved.
+    let o = import(&real, &["--level", "street"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("不是所选的 street") && text(&o).contains("nothing saved"), "{}", text(&o));
+
+    // One feature with longitude and latitude swapped: a clear error naming it, nothing saved.
+    let mut swapped = geo.clone();
+    let ring = &mut swapped["features"][3]["geometry"]["coordinates"][0][0];
+    for p in ring.as_array_mut().unwrap() {
+        let a = p.as_array_mut().unwrap();
+        a.swap(0, 1);
+    }
+    let bad = d.join("swapped.geojson");
+    std::fs::write(&bad, swapped.to_string()).unwrap();
+    let o = import(&bad, &["--level", "district"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("颠倒") && text(&o).contains("姑苏区"), "{}", text(&o));
+    assert!(text(&o).contains("swapped") && text(&o).contains("nothing saved"), "{}", text(&o));
+
+    // A self-intersecting ring (a bow tie) in one feature: refused.
+    let mut bow = geo.clone();
+    bow["features"][0]["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [[[120.5, 31.3], [120.6, 31.4], [120.6, 31.3], [120.5, 31.4], [120.5, 31.3]]]});
+    let bad = d.join("bowtie.geojson");
+    std::fs::write(&bad, bow.to_string()).unwrap();
+    let o = import(&bad, &["--level", "district"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("自相交") && text(&o).contains("intersects itself"), "{}", text(&o));
+    assert!(stored_boundaries(&data).is_empty(), "refused files leave nothing behind");
+
+    // Dry run previews every real outline and saves nothing; the real import saves them all.
+    let o = import(&real, &["--level", "district", "--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("320508000000 姑苏区") && text(&o).contains("nothing saved"), "{}", text(&o));
+    assert!(stored_boundaries(&data).is_empty());
+    let o = import(&real, &["--level", "district", "--crs", "wgs84"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("{n} features: {n} valid, 0 bad")), "{}", text(&o));
+    let stored = stored_boundaries(&data);
+    assert_eq!(stored.len(), n);
+    assert!(stored.iter().any(|(c, synthetic)| c == "320508000000" && !synthetic));
+    let o = bin().arg("--data").arg(&data).args(["audit", "verify"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(d);
+}

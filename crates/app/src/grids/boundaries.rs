@@ -133,7 +133,31 @@ impl App {
         datum: &str,
         dry_run: bool,
     ) -> AppResult<BoundaryReport> {
+        self.import_boundaries_at(actor, ctx, text, datum, None, dry_run).await
+    }
+
+    /// As [`App::import_boundaries`], and when `level` is given (`district`, `street`,
+    /// `community`, `grid`) every feature must name a node of that level.
+    pub async fn import_boundaries_at(
+        &self,
+        actor: &Actor,
+        ctx: &RequestCtx,
+        text: &str,
+        datum: &str,
+        level: Option<&str>,
+        dry_run: bool,
+    ) -> AppResult<BoundaryReport> {
         require(actor, &IMPORT_ROLES)?;
+        if let Some(l) = level {
+            if !matches!(l, "district" | "street" | "community" | "grid") {
+                return Err(invalid(
+                    "level",
+                    "level.unknown",
+                    "层级须为 district、street、community 或 grid",
+                    "level must be district, street, community or grid",
+                ));
+            }
+        }
         let datum = Datum::parse(datum).ok_or_else(|| {
             invalid("datum", "datum.unknown", "坐标系须为 wgs84、gcj02 或 bd09", "datum must be wgs84, gcj02 or bd09")
         })?;
@@ -202,6 +226,16 @@ impl App {
                     continue;
                 }
             };
+            if let Some(l) = level.filter(|l| *l != d.level) {
+                rep.errors.push(problem(
+                    Some(i),
+                    &code,
+                    "level.mismatch",
+                    format!("第 {} 个要素：{}（{code}）的层级是 {}，不是所选的 {l}", i + 1, d.name, d.level),
+                    format!("feature {}: {code} is a {} node, not the chosen level {l}", i + 1, d.level),
+                ));
+                continue;
+            }
             let geom = f.get("geometry").cloned().unwrap_or(Value::Null);
             let area = match Area::from_geojson(&geom.to_string(), datum) {
                 Ok(a) => a,

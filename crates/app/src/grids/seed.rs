@@ -30,6 +30,14 @@ pub struct BaseSeedReport {
     pub households: usize,
     /// Vulnerable residents.
     pub vulnerable: usize,
+    /// Milliseconds spent writing each table (generation runs alongside).
+    pub ms_buildings: u128,
+    /// See `ms_buildings`.
+    pub ms_households: u128,
+    /// See `ms_buildings`.
+    pub ms_vulnerable: u128,
+    /// See `ms_buildings`.
+    pub ms_boundaries: u128,
 }
 
 const KINDS: [(VulnerableKind, u32); 6] = [
@@ -79,38 +87,66 @@ fn note_for(kind: VulnerableKind, needs: &[Need]) -> &'static str {
     }
 }
 
-/// Accumulates rows and writes them in batches.
-struct Batches {
+/// One community's run of grids, laid out and seeded in the sequential pass so that the rows
+/// themselves can be generated on several threads and still come out the same for a seed.
+struct Job {
+    /// Index of the community's first grid in `grids`, and how many it has.
+    first: usize,
+    n: usize,
+    block: (f64, f64, f64, f64),
+    seed: u64,
+    district: String,
+    street: String,
+}
+
+/// Rows of one or more communities. Ids are local (from 0) until [`Rows::append`] places them.
+#[derive(Default)]
+struct Rows {
+    boundaries: Vec<Boundary>,
     buildings: Vec<Building>,
     households: Vec<Household>,
     vulnerable: Vec<NewVulnerable>,
-    boundaries: Vec<Boundary>,
-    report: BaseSeedReport,
+    grids: usize,
+}
+
+impl Rows {
+    /// Appends `other` whose ids are local, moving them past the ids already taken (`next`:
+    /// building, household, person).
+    fn append(&mut self, mut other: Rows, next: &mut [i64; 3]) {
+        for b in &mut other.buildings {
+            b.id += next[0];
+        }
+        for h in &mut other.households {
+            h.id += next[1];
+            h.building_id = h.building_id.map(|b| b + next[0]);
+        }
+        for v in &mut other.vulnerable {
+            v.id += next[2];
+            v.household_id += next[1];
+        }
+        next[0] += other.buildings.len() as i64;
+        next[1] += other.households.len() as i64;
+        next[2] += other.vulnerable.len() as i64;
+        self.boundaries.append(&mut other.boundaries);
+        self.buildings.append(&mut other.buildings);
+        self.households.append(&mut other.households);
+        self.vulnerable.append(&mut other.vulnerable);
+        self.grids += other.grids;
+    }
+}
+
+/// What the generator threads share.
+struct GenCtx {
+    grids: Vec<DivisionRow>,
+    paths: Vec<String>,
+    per_grid: usize,
+    demo_part: String,
+    crypto: std::sync::Arc<crate::registry::crypto::PersonalCrypto>,
     now: i64,
 }
 
-impl Batches {
-    async fn flush(&mut self, tx: &mut Tx, all: bool) -> AppResult<()> {
-        if all || self.buildings.len() >= 5_000 {
-            st::insert_buildings(tx, &self.buildings, self.now).await?;
-            self.buildings.clear();
-        }
-        if all || self.households.len() >= 10_000 {
-            // Households reference buildings: write pending buildings first.
-            st::insert_buildings(tx, &self.buildings, self.now).await?;
-            self.buildings.clear();
-            st::insert_households(tx, &self.households).await?;
-            self.households.clear();
-            st::insert_vulnerable(tx, &self.vulnerable, self.now).await?;
-            self.vulnerable.clear();
-        }
-        if all || self.boundaries.len() >= 2_000 {
-            st::upsert_boundaries(tx, &self.boundaries).await?;
-            self.boundaries.clear();
-        }
-        Ok(())
-    }
-}
+/// Communities generated per batch handed to the writer (about 30,000 households at city scale).
+const JOBS_PER_BATCH: usize = 16;
 
 impl App {
     /// Generates base data for `grids` (in community order, with their paths) inside the seed
@@ -118,6 +154,9 @@ impl App {
     /// boundary, buildings on a lattice inside the cell, `per_grid` households per grid
     /// ([`DEMO_STREET_HOUSEHOLDS`] on the demo street) placed in the buildings, 10 % of them
     /// (25 % on the demo street) with a vulnerable member. `name_of` gives a division's name.
+    ///
+    /// Rows are generated on two threads (one generator per community, seeded from `f`, so the
+    /// data do not depend on scheduling) while this task writes the previous batch.
     #[allow(clippy::too_many_arguments)]
     pub async fn seed_base_data(
         &self,
@@ -135,197 +174,232 @@ impl App {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         pb.set_message("网格 grids");
-        let demo_path_part = format!("/{}/", crate::seed::DEMO_STREET);
+        // Sequential pass: blocks on the city lattice and one seed per community.
         let mut layout = BlockLayout::new(BLOCK_M, 31.3);
-        let mut next_building = st::next_id(tx, "buildings").await?;
-        let mut next_household = st::next_id(tx, "households").await?;
-        let mut next_person = st::next_id(tx, "vulnerable_people").await?;
-        let now = now_ms();
-        let mut b = Batches {
-            buildings: Vec::with_capacity(5_000),
-            households: Vec::with_capacity(10_000),
-            vulnerable: Vec::with_capacity(2_000),
-            boundaries: Vec::with_capacity(2_000),
-            report: BaseSeedReport::default(),
-            now,
-        };
+        let mut jobs = Vec::new();
         let mut i = 0;
         while i < grids.len() {
-            // One community's run of grids.
             let community = grids[i].parent.clone().unwrap_or_default();
             let mut j = i;
             while j < grids.len() && grids[j].parent.as_deref() == Some(community.as_str()) {
                 j += 1;
             }
-            let n = j - i;
             let d6 = community.get(..6).unwrap_or("320508").to_string();
             let (wlon, wlat) = f.point_in_district(&d6);
-            let block = layout.claim(wlon, wlat);
-            let district = district_name(&d6).unwrap_or("").to_string();
-            let street = name_of(community.get(..9).map(|s| format!("{s}000")).as_deref().unwrap_or(""));
-            for k in 0..n {
-                let g = &grids[i + k];
-                let path = &grid_paths[i + k];
-                let cell = block_cell(block, n, k);
-                let mp = rect(cell.0, cell.1, cell.2, cell.3);
-                b.boundaries.push(Boundary {
-                    division_code: g.code.clone(),
-                    division_path: path.clone(),
-                    level: "grid".into(),
-                    geometry: serde_json::json!({ "type": "MultiPolygon", "coordinates": mp }).to_string(),
-                    bbox: [cell.0, cell.1, cell.2, cell.3],
-                    source: GENERATED_SOURCE.into(),
-                    synthetic: true,
-                    updated_at: now,
-                });
-                b.report.boundaries += 1;
-                let demo = path.contains(&demo_path_part);
-                let count = if demo { DEMO_STREET_HOUSEHOLDS } else { per_grid };
-                let vuln_permille = if demo { 250 } else { 100 };
-                self.seed_grid(
-                    tx,
-                    f,
-                    &mut b,
-                    g,
-                    path,
-                    cell,
-                    count,
-                    vuln_permille,
-                    &district,
-                    &street,
-                    &mut [&mut next_building, &mut next_household, &mut next_person],
-                )
-                .await?;
-            }
-            pb.inc(n as u64);
+            jobs.push(Job {
+                first: i,
+                n: j - i,
+                block: layout.claim(wlon, wlat),
+                seed: rand::Rng::gen(f.rng()),
+                district: district_name(&d6).unwrap_or("").to_string(),
+                street: name_of(community.get(..9).map(|s| format!("{s}000")).as_deref().unwrap_or("")),
+            });
             i = j;
         }
-        b.flush(tx, true).await?;
+        let now = now_ms();
+        let ctx = std::sync::Arc::new(GenCtx {
+            grids: grids.to_vec(),
+            paths: grid_paths.to_vec(),
+            per_grid,
+            demo_part: format!("/{}/", crate::seed::DEMO_STREET),
+            crypto: self.crypto.clone(),
+            now,
+        });
+        let mut next = [
+            st::next_id(tx, "buildings").await?,
+            st::next_id(tx, "households").await?,
+            st::next_id(tx, "vulnerable_people").await?,
+        ];
+        // Two batches in flight at most: memory stays flat at city scale.
+        let (send, mut recv) = tokio::sync::mpsc::channel::<Rows>(2);
+        let producer = tokio::task::spawn_blocking(move || {
+            for group in jobs.chunks(JOBS_PER_BATCH) {
+                let half = group.len().div_ceil(2);
+                let (a, b) = std::thread::scope(|s| {
+                    let h = s.spawn(|| group[half..].iter().map(|j| gen_community(&ctx, j)).collect::<Vec<_>>());
+                    let a: Vec<Rows> = group[..half].iter().map(|j| gen_community(&ctx, j)).collect();
+                    (a, h.join())
+                });
+                let Ok(b) = b else { return };
+                let mut batch = Rows::default();
+                for r in a.into_iter().chain(b) {
+                    batch.append(r, &mut next);
+                }
+                if send.blocking_send(batch).is_err() {
+                    return; // the writer stopped on an error
+                }
+            }
+        });
+        let mut report = BaseSeedReport::default();
+        while let Some(b) = recv.recv().await {
+            let t = std::time::Instant::now();
+            st::insert_buildings(tx, &b.buildings, now).await?;
+            report.ms_buildings += t.elapsed().as_millis();
+            let t = std::time::Instant::now();
+            st::insert_households(tx, &b.households).await?;
+            report.ms_households += t.elapsed().as_millis();
+            let t = std::time::Instant::now();
+            st::insert_vulnerable(tx, &b.vulnerable, now).await?;
+            report.ms_vulnerable += t.elapsed().as_millis();
+            let t = std::time::Instant::now();
+            st::upsert_boundaries(tx, &b.boundaries).await?;
+            report.ms_boundaries += t.elapsed().as_millis();
+            report.boundaries += b.boundaries.len();
+            report.buildings += b.buildings.len();
+            report.households += b.households.len();
+            report.vulnerable += b.vulnerable.len();
+            pb.inc(b.grids as u64);
+        }
+        producer.await.map_err(|e| crate::AppError::Internal(format!("seed generator: {e}")))?;
+        if report.boundaries != grids.len() {
+            return Err(crate::AppError::Internal("seed generator stopped early".into()));
+        }
         st::sync_ids(tx, self.store.backend()).await?;
         pb.finish_and_clear();
-        Ok(b.report)
+        Ok(report)
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    async fn seed_grid(
-        &self,
-        tx: &mut Tx,
-        f: &mut Faker,
-        b: &mut Batches,
-        g: &DivisionRow,
-        path: &str,
-        cell: (f64, f64, f64, f64),
-        count: usize,
-        vuln_permille: u32,
-        district: &str,
-        street: &str,
-        ids: &mut [&mut i64; 3],
-    ) -> AppResult<()> {
-        // Buildings until their capacity holds `count` households.
-        let old_town = district == "姑苏区";
-        let mut plan: Vec<(i64, i64)> = Vec::new(); // (floors, per floor)
-        let mut capacity = 0;
-        while capacity < count.max(1) {
-            let floors = if old_town {
-                rand::Rng::gen_range(f.rng(), 2..=6)
-            } else if f.chance(300) {
-                rand::Rng::gen_range(f.rng(), 11..=26)
-            } else {
-                rand::Rng::gen_range(f.rng(), 4..=7)
-            };
-            let per_floor = rand::Rng::gen_range(f.rng(), 2..=4);
-            plan.push((floors, per_floor));
-            capacity += (floors * per_floor) as usize;
-        }
-        let compound = {
-            let a = f.street_address(district, street);
-            match a.find('号') {
-                Some(p) => a[..p + '号'.len_utf8()].to_string(),
-                None => a,
-            }
+/// Generates one community's grids: boundary cells, buildings, households and vulnerable
+/// residents, with local ids.
+fn gen_community(ctx: &GenCtx, job: &Job) -> Rows {
+    let mut f = Faker::new(job.seed);
+    let mut out = Rows { grids: job.n, ..Rows::default() };
+    for k in 0..job.n {
+        let g = &ctx.grids[job.first + k];
+        let path = &ctx.paths[job.first + k];
+        let cell = block_cell(job.block, job.n, k);
+        let mp = rect(cell.0, cell.1, cell.2, cell.3);
+        out.boundaries.push(Boundary {
+            division_code: g.code.clone(),
+            division_path: path.clone(),
+            level: "grid".into(),
+            geometry: serde_json::json!({ "type": "MultiPolygon", "coordinates": mp }).to_string(),
+            bbox: [cell.0, cell.1, cell.2, cell.3],
+            source: GENERATED_SOURCE.into(),
+            synthetic: true,
+            updated_at: ctx.now,
+        });
+        let demo = path.contains(&ctx.demo_part);
+        let count = if demo { DEMO_STREET_HOUSEHOLDS } else { ctx.per_grid };
+        let vuln_permille = if demo { 250 } else { 100 };
+        gen_grid(ctx, &mut f, &mut out, g, path, cell, count, vuln_permille, &job.district, &job.street);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gen_grid(
+    ctx: &GenCtx,
+    f: &mut Faker,
+    b: &mut Rows,
+    g: &DivisionRow,
+    path: &str,
+    cell: (f64, f64, f64, f64),
+    count: usize,
+    vuln_permille: u32,
+    district: &str,
+    street: &str,
+) {
+    // Buildings until their capacity holds `count` households.
+    let old_town = district == "姑苏区";
+    let mut plan: Vec<(i64, i64)> = Vec::new(); // (floors, per floor)
+    let mut capacity = 0;
+    while capacity < count.max(1) {
+        let floors = if old_town {
+            rand::Rng::gen_range(f.rng(), 2..=6)
+        } else if f.chance(300) {
+            rand::Rng::gen_range(f.rng(), 11..=26)
+        } else {
+            rand::Rng::gen_range(f.rng(), 4..=7)
         };
-        let nb = plan.len();
-        let mut left = count;
-        for (k, (floors, per_floor)) in plan.into_iter().enumerate() {
-            let sub = block_cell((cell.0, cell.1, cell.2 - cell.0, cell.3 - cell.1), nb, k);
-            let (lon, lat) = ((sub.0 + sub.2) / 2.0, (sub.1 + sub.3) / 2.0);
-            let id = *ids[0];
-            *ids[0] += 1;
-            let name = format!("{}幢", k + 1);
-            let kind = if floors <= 3 && old_town {
-                BuildingKind::House
-            } else if f.chance(80) {
-                BuildingKind::Mixed
-            } else {
-                BuildingKind::Residential
-            };
-            let address = format!("{compound}{name}");
-            b.buildings.push(Building {
-                id,
-                grid_code: g.code.clone(),
-                division_path: path.to_string(),
-                name,
-                address: address.clone(),
-                lon: (lon * 1e6).round() / 1e6,
-                lat: (lat * 1e6).round() / 1e6,
-                floors,
-                kind: kind.key().into(),
-                route_seq: k as i64 + 1,
-            });
-            b.report.buildings += 1;
-            let here = left.min((floors * per_floor) as usize);
-            left -= here;
-            for slot in 0..here as i64 {
-                let floor = 1 + slot / per_floor;
-                let room = floor * 100 + slot % per_floor + 1;
-                let hid = *ids[1];
-                *ids[1] += 1;
-                let head = f.person_name();
-                let mut members = rand::Rng::gen_range(f.rng(), 1..6);
-                let mut kinds = String::new();
-                if f.chance(vuln_permille) {
-                    let kind = weighted(f, &KINDS);
-                    if kind == VulnerableKind::ElderlyAlone {
-                        members = 1;
-                    }
-                    let needs = needs_for(f, kind);
-                    let pid = *ids[2];
-                    *ids[2] += 1;
-                    b.vulnerable.push(NewVulnerable {
-                        id: pid,
-                        household_id: hid,
-                        grid_code: g.code.clone(),
-                        division_path: path.to_string(),
-                        name: if kind == VulnerableKind::ElderlyAlone { head.clone() } else { f.person_name() },
-                        kind: kind.key().into(),
-                        needs: needs_key(&needs),
-                        tier: check_tier(kind, &needs),
-                        note: note_for(kind, &needs).into(),
-                    });
-                    b.report.vulnerable += 1;
-                    kinds = kind.key().to_string();
+        let per_floor = rand::Rng::gen_range(f.rng(), 2..=4);
+        plan.push((floors, per_floor));
+        capacity += (floors * per_floor) as usize;
+    }
+    let compound = {
+        let a = f.street_address(district, street);
+        match a.find('号') {
+            Some(p) => a[..p + '号'.len_utf8()].to_string(),
+            None => a,
+        }
+    };
+    let nb = plan.len();
+    let mut left = count;
+    for (k, (floors, per_floor)) in plan.into_iter().enumerate() {
+        let sub = block_cell((cell.0, cell.1, cell.2 - cell.0, cell.3 - cell.1), nb, k);
+        let (lon, lat) = ((sub.0 + sub.2) / 2.0, (sub.1 + sub.3) / 2.0);
+        let (lon, lat) = ((lon * 1e6).round() / 1e6, (lat * 1e6).round() / 1e6);
+        let id = b.buildings.len() as i64;
+        let name = format!("{}幢", k + 1);
+        let kind = if floors <= 3 && old_town {
+            BuildingKind::House
+        } else if f.chance(80) {
+            BuildingKind::Mixed
+        } else {
+            BuildingKind::Residential
+        };
+        let address = format!("{compound}{name}");
+        let here = left.min((floors * per_floor) as usize);
+        left -= here;
+        for slot in 0..here as i64 {
+            let floor = 1 + slot / per_floor;
+            let room = floor * 100 + slot % per_floor + 1;
+            let hid = b.households.len() as i64;
+            let head = f.person_name();
+            let mut members = rand::Rng::gen_range(f.rng(), 1..6);
+            let mut kinds = String::new();
+            if f.chance(vuln_permille) {
+                let kind = weighted(f, &KINDS);
+                if kind == VulnerableKind::ElderlyAlone {
+                    members = 1;
                 }
-                b.households.push(Household {
-                    id: hid,
+                let needs = needs_for(f, kind);
+                b.vulnerable.push(NewVulnerable {
+                    id: b.vulnerable.len() as i64,
+                    household_id: hid,
                     grid_code: g.code.clone(),
                     division_path: path.to_string(),
-                    building_id: Some(id),
-                    address: format!("{address}{room}室"),
-                    floor: Some(floor),
-                    lon: (lon * 1e6).round() / 1e6,
-                    lat: (lat * 1e6).round() / 1e6,
-                    members,
-                    vulnerable: kinds,
-                    head_name: head,
-                    contact_enc: self.crypto.encrypt(&f.phone()),
-                    updated_at: b.now,
+                    name: if kind == VulnerableKind::ElderlyAlone { head.clone() } else { f.person_name() },
+                    kind: kind.key().into(),
+                    needs: needs_key(&needs),
+                    tier: check_tier(kind, &needs),
+                    note: note_for(kind, &needs).into(),
                 });
-                b.report.households += 1;
+                kinds = kind.key().to_string();
             }
+            b.households.push(Household {
+                id: hid,
+                grid_code: g.code.clone(),
+                division_path: path.to_string(),
+                building_id: Some(id),
+                address: format!("{address}{room}室"),
+                floor: Some(floor),
+                lon,
+                lat,
+                members,
+                vulnerable: kinds,
+                head_name: head,
+                contact_enc: ctx.crypto.encrypt(&f.phone()),
+                updated_at: ctx.now,
+            });
         }
-        b.flush(tx, false).await
+        b.buildings.push(Building {
+            id,
+            grid_code: g.code.clone(),
+            division_path: path.to_string(),
+            name,
+            address,
+            lon,
+            lat,
+            floors,
+            kind: kind.key().into(),
+            route_seq: k as i64 + 1,
+        });
     }
+}
 
+impl App {
     /// Demo data of capability H that needs the demo accounts: the demo grid worker, a building
     /// head and a party member on the grid worker's grid. Idempotent.
     pub async fn seed_grids(&self) -> AppResult<()> {

@@ -1,5 +1,5 @@
-//! `tongxin import …`: reference data (divisions) and registry rosters (organisations,
-//! volunteers) from .xlsx or .csv, with every bad row reported and `--all-or-nothing`.
+//! `tongxin import …`: reference data (divisions, boundaries from GeoJSON) and registry rosters
+//! (organisations, volunteers) from .xlsx or .csv, with every bad row reported and `--all-or-nothing`.
 
 use super::{open, Resolved};
 use clap::Subcommand;
@@ -28,6 +28,23 @@ pub enum ImportCommand {
         /// Save nothing when any row is bad.
         #[arg(long)]
         all_or_nothing: bool,
+        /// Check only; save nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Import boundaries from a GeoJSON file (FeatureCollection; each feature names its node in
+    /// properties.code: 12-digit division code, 6-digit adcode or 15-digit grid code). Every
+    /// feature is checked (self-intersecting rings, longitude/latitude swapped, overlapping grids
+    /// of one community, level); when any is bad nothing is saved.
+    Boundaries {
+        /// The GeoJSON file.
+        file: PathBuf,
+        /// Level every feature must be at.
+        #[arg(long, value_parser = ["district", "street", "community", "grid"])]
+        level: String,
+        /// Coordinate system of the file: wgs84 (GPS, default), gcj02 (China map services), bd09 (Baidu).
+        #[arg(long, default_value = "wgs84", value_parser = ["wgs84", "gcj02", "bd09"])]
+        crs: String,
         /// Check only; save nothing.
         #[arg(long)]
         dry_run: bool,
@@ -107,6 +124,52 @@ async fn roster(
     }
 }
 
+async fn boundaries(
+    app: &tongxin_app::App,
+    file: &std::path::Path,
+    level: &str,
+    crs: &str,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("无法读取 {} / cannot read it: {e}", file.display()))?;
+    let actor = cli_actor(app).await?;
+    let ctx = RequestCtx { request_id: "cli".into(), ip: "local".into(), ..Default::default() };
+    match app.import_boundaries_at(&actor, &ctx, &text, crs, Some(level), dry_run).await {
+        Ok(r) => {
+            for (kind, list) in [("错误 / error", &r.errors), ("警告 / warning", &r.warnings)] {
+                for p in list {
+                    eprintln!("{kind}: {} / {}", p.message.zh, p.message.en);
+                }
+            }
+            for i in &r.items {
+                println!("{} {} {} 顶点 / vertices {}", i.code, i.name, i.level, i.vertices);
+            }
+            println!(
+                "共 {} 个要素：可用 {}，有误 {}，警告 {}；{} / {} features: {} valid, {} bad, {} warnings; {}",
+                r.total,
+                r.items.len(),
+                r.errors.len(),
+                r.warnings.len(),
+                if r.saved { "已保存" } else { "未保存任何数据" },
+                r.total,
+                r.items.len(),
+                r.errors.len(),
+                r.warnings.len(),
+                if r.saved { "saved" } else { "nothing saved" }
+            );
+            Ok(if r.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Err(tongxin_app::AppError::Validation(errs)) => {
+            for e in errs {
+                eprintln!("{} / {}", e.message.zh, e.message.en);
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Runs an import.
 pub async fn run(r: &Resolved, c: ImportCommand) -> anyhow::Result<ExitCode> {
     let app = open(&r.db).await?;
@@ -128,6 +191,7 @@ pub async fn run(r: &Resolved, c: ImportCommand) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
+        ImportCommand::Boundaries { file, level, crs, dry_run } => boundaries(&app, &file, &level, &crs, dry_run).await,
         ImportCommand::Organizations { file, all_or_nothing, dry_run } => {
             roster(&app, false, &file, all_or_nothing, dry_run).await
         }

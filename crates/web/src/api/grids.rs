@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}", get(household_detail))
         .route("/households/{id}/vulnerable", post(add_vulnerable))
         .route("/vulnerable/{id}", get(vulnerable_detail))
+        .route("/buildings/{id}", put(update_building).delete(delete_building))
+        .route("/responders/{id}", put(update_responder).delete(delete_responder))
         .route("/boundaries/import", post(import_boundaries).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/boundaries/export", get(export_boundaries))
 }
@@ -48,8 +50,9 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     paths(list_grids, grid_detail, grid_vulnerable, start_round, list_rounds, round_detail, record_check, close_round,
           list_households, create_household, household_template, import_households, household_detail, add_vulnerable,
-          vulnerable_detail, import_boundaries, export_boundaries),
-    components(schemas(StartRound, RecordCheck, HouseholdBody, VulnerableBody)),
+          vulnerable_detail, import_boundaries, export_boundaries, update_building, delete_building, update_responder,
+          delete_responder),
+    components(schemas(StartRound, RecordCheck, HouseholdBody, VulnerableBody, BuildingBody, ResponderBody)),
     tags((name = "grids", description = "网格与基础数据 / Grids and base data"))
 )]
 pub struct GridsApi;
@@ -483,4 +486,110 @@ pub async fn export_boundaries(
         .await
         .map_err(err(u.ctx.lang))?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], v.to_string()).into_response())
+}
+
+/// A building's editable fields.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct BuildingBody {
+    /// Short name (`3幢`).
+    pub name: String,
+    /// Full address.
+    pub address: String,
+    /// Floors above ground (1–200).
+    pub floors: i64,
+    /// `residential`, `mixed`, `house`, `public` (or Chinese label).
+    pub kind: String,
+    /// WGS-84 longitude, inside the grid's boundary.
+    pub lon: f64,
+    /// WGS-84 latitude.
+    pub lat: f64,
+    /// Position on the door-to-door route (unchanged when absent).
+    pub route_seq: Option<i64>,
+}
+
+/// Edits a building (within your jurisdiction; audited).
+#[utoipa::path(put, path = "/api/v1/buildings/{id}", tag = "grids", params(("id" = i64, Path, description = "building id")),
+    request_body = BuildingBody,
+    responses((status = 204, description = "Saved"), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_building(
+    State(st): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<BuildingBody>,
+) -> Result<StatusCode, ApiError> {
+    let f = tongxin_app::grids::buildings::BuildingForm {
+        name: b.name,
+        address: b.address,
+        floors: b.floors,
+        kind: b.kind,
+        lon: b.lon,
+        lat: b.lat,
+        route_seq: b.route_seq,
+    };
+    st.app.update_building(&u.authed.actor, &u.ctx, id, &f).await.map_err(err(u.ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a building that has no households (within your jurisdiction; audited).
+#[utoipa::path(delete, path = "/api/v1/buildings/{id}", tag = "grids", params(("id" = i64, Path, description = "building id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_building(
+    State(st): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    st.app.delete_building(&u.authed.actor, &u.ctx, id).await.map_err(err(u.ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A local responder's editable fields.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResponderBody {
+    /// `grid_worker`, `party_member`, `building_head` (or Chinese label).
+    pub kind: String,
+    /// New name; empty or absent keeps the stored one.
+    #[serde(default)]
+    pub name: String,
+    /// New phone; empty or absent keeps the stored one.
+    #[serde(default)]
+    pub phone: String,
+    /// Responsibility zone.
+    #[serde(default)]
+    pub zone: String,
+    /// Ids of the buildings covered (in the responder's grid).
+    #[serde(default)]
+    pub buildings: Vec<i64>,
+}
+
+/// Edits a local responder (grid worker, party member, building head; audited).
+#[utoipa::path(put, path = "/api/v1/responders/{id}", tag = "grids", params(("id" = i64, Path, description = "responder id")),
+    request_body = ResponderBody,
+    responses((status = 204, description = "Saved"), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_responder(
+    State(st): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ResponderBody>,
+) -> Result<StatusCode, ApiError> {
+    let f = tongxin_app::grids::buildings::ResponderForm {
+        kind: b.kind,
+        name: b.name,
+        phone: b.phone,
+        zone: b.zone,
+        buildings: b.buildings,
+    };
+    st.app.update_responder(&u.authed.actor, &u.ctx, id, &f).await.map_err(err(u.ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a local responder from the grid (within your jurisdiction; audited).
+#[utoipa::path(delete, path = "/api/v1/responders/{id}", tag = "grids", params(("id" = i64, Path, description = "responder id")),
+    responses((status = 204, description = "Removed"), (status = 404, body = Problem)))]
+pub async fn delete_responder(
+    State(st): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    st.app.delete_responder(&u.authed.actor, &u.ctx, id).await.map_err(err(u.ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -35,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/grids/rounds/{id}/close", post(round_close))
         .route("/grids/{code}", get(grid_page))
         .route("/grids/{code}/rounds", post(round_start))
+        .route("/grids/{code}/buildings/{id}", post(building_save))
+        .route("/grids/{code}/buildings/{id}/delete", post(building_delete))
+        .route("/grids/{code}/responders/{id}", post(responder_save))
+        .route("/grids/{code}/responders/{id}/delete", post(responder_delete))
 }
 
 fn kind_label(lang: Lang, k: &str) -> String {
@@ -144,6 +148,9 @@ struct DetailPage {
     map_json: String,
     synthetic: bool,
     may_round: bool,
+    may_edit: bool,
+    kinds: [(&'static str, &'static str); 4],
+    responder_kinds: [(&'static str, &'static str); 3],
     error: Option<String>,
 }
 
@@ -178,7 +185,28 @@ fn detail_page(st_lang: Lang, l: Layout, g: GridDetail, error: Option<String>) -
     .to_string();
     let synthetic = g.boundary.as_ref().is_some_and(|b| b.synthetic);
     let may_round = g.may.contains(&"round");
-    render(&DetailPage { l, people, responders, buildings, map_json, synthetic, may_round, error, g })
+    let may_edit = g.may.contains(&"edit");
+    let kinds = if lang == Lang::Zh {
+        [("residential", "住宅"), ("mixed", "商住"), ("house", "平房"), ("public", "公共建筑")]
+    } else {
+        [("residential", "residential"), ("mixed", "mixed"), ("house", "house"), ("public", "public")]
+    };
+    let responder_kinds = [ResponderKind::GridWorker, ResponderKind::PartyMember, ResponderKind::BuildingHead]
+        .map(|k| (k.key(), if lang == Lang::Zh { k.label_zh() } else { k.label_en() }));
+    render(&DetailPage {
+        l,
+        people,
+        responders,
+        buildings,
+        map_json,
+        synthetic,
+        may_round,
+        may_edit,
+        kinds,
+        responder_kinds,
+        error,
+        g,
+    })
 }
 
 async fn grid_page(State(st): State<AppState>, u: PageUser, Path(code): Path<String>) -> Response {
@@ -187,6 +215,127 @@ async fn grid_page(State(st): State<AppState>, u: PageUser, Path(code): Path<Str
         Ok(g) => detail_page(u.ctx.lang, l, g, None),
         Err(e) => error_page(l, &e),
     }
+}
+
+/// After an edit: back to the grid page, or the page again with the error (nothing saved).
+async fn after_edit(st: &AppState, u: &PageUser, code: &str, r: Result<(), AppError>) -> Response {
+    let l = page_layout(u, &format!("/grids/{code}"));
+    match r {
+        Ok(()) => Redirect::to(&format!("/grids/{code}")).into_response(),
+        Err(e @ (AppError::Conflict(_) | AppError::Validation(_))) => {
+            let status = if matches!(e, AppError::Conflict(_)) {
+                axum::http::StatusCode::CONFLICT
+            } else {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let p = crate::error::problem_for(&e, u.ctx.lang);
+            let msg = match &e {
+                AppError::Validation(errs) => errs
+                    .iter()
+                    .map(|f| if u.ctx.lang == Lang::Zh { f.message.zh.clone() } else { f.message.en.clone() })
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                _ => p.detail,
+            };
+            match st.app.grid_detail(&u.authed.actor, code).await {
+                Ok(g) => (status, detail_page(u.ctx.lang, l, g, Some(msg))).into_response(),
+                Err(e) => error_page(l, &e),
+            }
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct BuildingEdit {
+    name: String,
+    address: String,
+    floors: String,
+    kind: String,
+    lon: String,
+    lat: String,
+    #[serde(default)]
+    route_seq: String,
+}
+
+/// A number field; unreadable text becomes a value the use case refuses with the field named.
+fn num<T: std::str::FromStr>(s: &str, bad: T) -> T {
+    s.trim().parse().unwrap_or(bad)
+}
+
+async fn building_save(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path((code, id)): Path<(String, i64)>,
+    CsrfForm(f): CsrfForm<BuildingEdit>,
+) -> Response {
+    let form = tongxin_app::grids::buildings::BuildingForm {
+        name: f.name,
+        address: f.address,
+        floors: num(&f.floors, 0),
+        kind: f.kind,
+        lon: num(&f.lon, f64::NAN),
+        lat: num(&f.lat, f64::NAN),
+        route_seq: f.route_seq.trim().parse().ok(),
+    };
+    let r = st.app.update_building(&u.authed.actor, &u.ctx, id, &form).await;
+    after_edit(&st, &u, &code, r).await
+}
+
+async fn building_delete(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path((code, id)): Path<(String, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let r = st.app.delete_building(&u.authed.actor, &u.ctx, id).await;
+    after_edit(&st, &u, &code, r).await
+}
+
+#[derive(Deserialize)]
+struct ResponderEdit {
+    kind: String,
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    zone: String,
+    /// Building ids, comma or space separated.
+    #[serde(default)]
+    buildings: String,
+}
+
+async fn responder_save(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path((code, id)): Path<(String, i64)>,
+    CsrfForm(f): CsrfForm<ResponderEdit>,
+) -> Response {
+    let form = tongxin_app::grids::buildings::ResponderForm {
+        kind: f.kind,
+        name: f.name,
+        phone: f.phone,
+        zone: f.zone,
+        // An unreadable id becomes 0, which no grid has: refused with the field named.
+        buildings: f
+            .buildings
+            .split([',', '，', ' ', '、'])
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| num(s, 0i64))
+            .collect(),
+    };
+    let r = st.app.update_responder(&u.authed.actor, &u.ctx, id, &form).await;
+    after_edit(&st, &u, &code, r).await
+}
+
+async fn responder_delete(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path((code, id)): Path<(String, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let r = st.app.delete_responder(&u.authed.actor, &u.ctx, id).await;
+    after_edit(&st, &u, &code, r).await
 }
 
 #[derive(Deserialize)]

@@ -321,3 +321,140 @@ async fn grid_pages_render() {
         t.stop().await;
     }
 }
+
+async fn send(c: &reqwest::Client, t: &TestApp, csrf: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let r = c.request(m, t.url(path)).header("x-csrf-token", csrf).json(&body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn buildings_and_responders_are_edited_and_removed_within_scope_and_audited() {
+    for t in apps().await {
+        let (grid, wz_grid) = seed_base(&t).await;
+        let (sq, sq_csrf) = t.login("shequ").await;
+        let (mz, mz_csrf) = t.login("minzheng").await;
+        let (cmd, _) = t.login("commander").await;
+        let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
+        let b0 = d["buildings"][0].clone();
+        let bid = b0["id"].as_i64().unwrap();
+        let (lon, lat) = (b0["lon"].as_f64().unwrap(), b0["lat"].as_f64().unwrap());
+
+        // Edit a building: saved and shown.
+        let body = json!({ "name": "甲幢", "address": "姑苏区平江路1号甲幢", "floors": 7, "kind": "mixed",
+                           "lon": lon, "lat": lat, "route_seq": 9 });
+        let (s, v) = send(&sq, &t, &sq_csrf, "PUT", &format!("/api/v1/buildings/{bid}"), body.clone()).await;
+        assert_eq!(s, 204, "{v}");
+        let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
+        let b = d["buildings"].as_array().unwrap().iter().find(|b| b["id"] == bid).unwrap().clone();
+        assert_eq!(
+            (b["name"].as_str(), b["floors"].as_i64(), b["kind"].as_str()),
+            (Some("甲幢"), Some(7), Some("mixed"))
+        );
+
+        // Bad input names the field and saves nothing: outside the grid, swapped, unknown kind.
+        let mut outside = body.clone();
+        outside["lon"] = json!(lon + 0.5);
+        let (s, v) = send(&sq, &t, &sq_csrf, "PUT", &format!("/api/v1/buildings/{bid}"), outside).await;
+        assert_eq!(s, 422, "{v}");
+        assert!(v.to_string().contains("grid.outside") && v.to_string().contains("不在楼栋所在网格的边界内"), "{v}");
+        let mut bad = body.clone();
+        bad["lon"] = json!(lat);
+        bad["lat"] = json!(lon);
+        bad["kind"] = json!("castle");
+        bad["name"] = json!("");
+        let (s, v) = send(&sq, &t, &sq_csrf, "PUT", &format!("/api/v1/buildings/{bid}"), bad).await;
+        assert_eq!(s, 422, "{v}");
+        for rule in ["coords.range", "unknown", "required"] {
+            assert!(v.to_string().contains(rule), "{rule}: {v}");
+        }
+        let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
+        let b = d["buildings"].as_array().unwrap().iter().find(|b| b["id"] == bid).unwrap().clone();
+        assert_eq!(b["name"], "甲幢");
+        assert_eq!(b["lon"].as_f64(), Some(lon));
+
+        // A building with households cannot be deleted; an empty one can.
+        let (s, v) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/buildings/{bid}"), json!({})).await;
+        assert_eq!(s, 409, "{v}");
+        assert!(v.to_string().contains("住户"), "{v}");
+        let empty_id = {
+            let g = t.app.store.division(&grid).await.unwrap();
+            let mut tx = t.app.store.begin().await.unwrap();
+            let id = tongxin_store::grids::next_id(&mut tx, "buildings").await.unwrap();
+            let e = tongxin_store::grids::Building {
+                id,
+                grid_code: grid.clone(),
+                division_path: g.path,
+                name: "空楼".into(),
+                address: "空楼地址".into(),
+                lon,
+                lat,
+                floors: 2,
+                kind: "public".into(),
+                route_seq: 99,
+            };
+            tongxin_store::grids::insert_buildings(&mut tx, &[e], 0).await.unwrap();
+            tx.commit().await.unwrap();
+            id
+        };
+        let (s, v) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/buildings/{empty_id}"), json!({})).await;
+        assert_eq!(s, 204, "{v}");
+        let (s, _) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/buildings/{empty_id}"), json!({})).await;
+        assert_eq!(s, 404);
+
+        // Responders: edit kind, name, phone, zone and buildings; the phone is shown masked.
+        let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
+        let responders = d["responders"].as_array().unwrap().clone();
+        assert_eq!(responders.len(), 3, "{d}");
+        let rid = responders.iter().find(|r| r["kind"] == "party_member").unwrap()["id"].as_i64().unwrap();
+        let body = json!({ "kind": "building_head", "name": "陈国强", "phone": "13912345678",
+                           "zone": "甲幢", "buildings": [bid] });
+        let (s, v) = send(&sq, &t, &sq_csrf, "PUT", &format!("/api/v1/responders/{rid}"), body.clone()).await;
+        assert_eq!(s, 204, "{v}");
+        let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
+        let r = d["responders"].as_array().unwrap().iter().find(|r| r["id"] == rid).unwrap().clone();
+        assert_eq!(r["kind"], "building_head");
+        assert_eq!(r["phone"], "139****5678");
+        assert_eq!(r["buildings"], json!(["甲幢"]));
+        assert!(!r["name"].as_str().unwrap().contains("国强"), "name masked: {r}");
+
+        // A building of another grid, an unknown kind or a bad phone: refused, nothing changed.
+        let (_, wz) = get(&cmd, &t, &format!("/api/v1/grids/{wz_grid}")).await;
+        let wz_bid = wz["buildings"][0]["id"].as_i64().unwrap();
+        let mut bad = body.clone();
+        bad["buildings"] = json!([wz_bid]);
+        bad["phone"] = json!("12345");
+        let (s, v) = send(&sq, &t, &sq_csrf, "PUT", &format!("/api/v1/responders/{rid}"), bad).await;
+        assert_eq!(s, 422, "{v}");
+        assert!(v.to_string().contains("building.grid") && v.to_string().contains("phone"), "{v}");
+
+        // Out of jurisdiction: a Gusu officer cannot touch a Wuzhong building (404, not 403).
+        let wz_body = json!({ "name": "x", "address": "x", "floors": 3, "kind": "residential",
+                              "lon": wz["buildings"][0]["lon"], "lat": wz["buildings"][0]["lat"] });
+        let (s, _) = send(&mz, &t, &mz_csrf, "PUT", &format!("/api/v1/buildings/{wz_bid}"), wz_body).await;
+        assert_eq!(s, 404);
+        let (s, _) = send(&mz, &t, &mz_csrf, "DELETE", &format!("/api/v1/buildings/{wz_bid}"), json!({})).await;
+        assert_eq!(s, 404);
+        // A resident may not edit base data at all.
+        let (jm, jm_csrf) = t.login("jumin").await;
+        let (s, _) = send(&jm, &t, &jm_csrf, "DELETE", &format!("/api/v1/responders/{rid}"), json!({})).await;
+        assert_eq!(s, 403);
+
+        // Remove the responder: gone from the grid; a second removal is 404.
+        let (s, v) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/responders/{rid}"), json!({})).await;
+        assert_eq!(s, 204, "{v}");
+        let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
+        assert!(d["responders"].as_array().unwrap().iter().all(|r| r["id"] != rid));
+        let (s, _) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/responders/{rid}"), json!({})).await;
+        assert_eq!(s, 404);
+
+        let audit = t.app.store.audit_recent("", 50).await.unwrap();
+        for action in
+            ["grids.building.update", "grids.building.delete", "grids.responder.update", "grids.responder.delete"]
+        {
+            assert!(audit.iter().any(|a| a.action == action && a.username == "shequ"), "{action} audited");
+        }
+        assert!(audit.iter().all(|a| !a.summary.contains("13912345678")), "no phone in the audit");
+    }
+}

@@ -1,0 +1,157 @@
+//! Bulk loading (the offline demo seed): one transaction, large multi-row inserts, secondary
+//! indexes built once after the load instead of row by row, and SQLite settings that only the
+//! seed's own connection uses while it runs.
+
+use crate::{col, Backend, Result, Store, Tx};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+/// Most bound parameters in one statement on both backends (SQLite's compiled-in limit is
+/// 32,766; PostgreSQL's is 65,535).
+pub const MAX_BINDS: usize = 32_766;
+
+/// Rows per multi-row INSERT of `cols` columns: as many as the bind limit allows, at most
+/// 4,000 (larger statements gain nothing and cost memory).
+pub fn rows_per_insert(cols: usize) -> usize {
+    (MAX_BINDS / cols.max(1)).clamp(1, 4_000)
+}
+
+/// Inserts `rows` into `table` (`cols` comma-separated) with multi-row INSERTs; `bind` binds
+/// one row's values in column order. Each full-size chunk reuses one prepared statement.
+pub async fn bulk_insert<T>(
+    tx: &mut Tx,
+    table: &str,
+    cols: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(Query<'q, Any, AnyArguments<'q>>, &T) -> Query<'q, Any, AnyArguments<'q>>,
+) -> Result<()> {
+    bulk_insert_then(tx, table, cols, "", rows, bind).await.map(|_| ())
+}
+
+/// As [`bulk_insert`], with `suffix` after the VALUES list (e.g. an `ON CONFLICT` clause);
+/// returns the rows affected.
+///
+/// The one place where the statement text differs by backend: SQLite numbers `$n` parameters
+/// as named ones, looking each name up in a list (quadratic in the parameters of a statement,
+/// seconds for a 30,000-parameter insert, on every prepare and bind), while anonymous `?`
+/// parameters cost nothing; PostgreSQL only takes `$n`.
+pub async fn bulk_insert_then<T>(
+    tx: &mut Tx,
+    table: &str,
+    cols: &str,
+    suffix: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(Query<'q, Any, AnyArguments<'q>>, &T) -> Query<'q, Any, AnyArguments<'q>>,
+) -> Result<u64> {
+    let mut affected = 0;
+    let n = cols.split(',').count();
+    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    for chunk in rows.chunks(rows_per_insert(n)) {
+        let values =
+            if sqlite { anonymous_placeholders(chunk.len(), n) } else { crate::values_placeholders(chunk.len(), n) };
+        let sql = format!("INSERT INTO {table} ({cols}) VALUES {values}{suffix}");
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = bind(q, r);
+        }
+        affected += q.execute(&mut **tx).await.map_err(crate::map_unique)?.rows_affected();
+    }
+    Ok(affected)
+}
+
+/// `(?,?),(?,?)` for `rows` rows of `cols` columns.
+fn anonymous_placeholders(rows: usize, cols: usize) -> String {
+    let one = format!("({})", vec!["?"; cols].join(","));
+    vec![one; rows].join(",")
+}
+
+/// Drops the non-unique secondary indexes of `tables` inside `tx` and returns the statements
+/// that create them again ([`restore_indexes`]). Building an index once over sorted data is
+/// many times faster than updating it for every one of millions of rows. Unique indexes and
+/// constraints stay, so duplicates are still refused during the load. On PostgreSQL the drop
+/// locks the tables until commit: only for offline loads.
+pub async fn defer_indexes(tx: &mut Tx, backend: Backend, tables: &[&str]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let rows =
+            match backend {
+                Backend::Sqlite => {
+                    sqlx::query(
+                        "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+                     AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+                    )
+                    .bind(t.to_string())
+                    .fetch_all(&mut **tx)
+                    .await?
+                }
+                Backend::Postgres => sqlx::query(
+                    "SELECT indexname::text AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() \
+                     AND tablename = $1 AND indexdef NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
+                )
+                .bind(t.to_string())
+                .fetch_all(&mut **tx)
+                .await?,
+            };
+        for r in rows {
+            let name: String = col(&r, "name")?;
+            let def: String = col(&r, "def")?;
+            sqlx::query(&format!("DROP INDEX \"{name}\"")).execute(&mut **tx).await?;
+            out.push(def);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates the indexes dropped by [`defer_indexes`] again.
+pub async fn restore_indexes(tx: &mut Tx, defs: &[String]) -> Result<()> {
+    for d in defs {
+        sqlx::query(d).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Starts the transaction of an offline bulk load (the demo seed). On SQLite the single
+    /// writer connection stops syncing and auto-checkpointing and gets a 1 GiB page cache for the
+    /// load; [`Store::end_bulk`] restores `synchronous=FULL` and makes the load durable. This is
+    /// sound only because a seed runs before the server accepts writes (`seed`, `serve --demo`
+    /// before listening): no acknowledged user write ever commits with syncing off, and WAL keeps
+    /// the file consistent even if the machine fails mid-load. On PostgreSQL the transaction
+    /// gets more memory for building indexes.
+    pub async fn begin_bulk(&self) -> Result<Tx> {
+        if self.backend == Backend::Sqlite {
+            // Outside a transaction: SQLite refuses to change the safety level inside one. The
+            // writer pool has one connection, so the transaction below runs on this one.
+            sqlx::query("PRAGMA synchronous=OFF").execute(&self.write).await?;
+            sqlx::query("PRAGMA wal_autocheckpoint=0").execute(&self.write).await?;
+            sqlx::query("PRAGMA cache_size=-1048576").execute(&self.write).await?;
+        }
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL maintenance_work_mem = '512MB'").execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Ends a bulk load (after its commit or rollback): restores the writer's settings and, on
+    /// SQLite, checkpoints the write-ahead log with full syncing so the loaded data is durable
+    /// and the log file shrinks again. Always call it, also when the load failed.
+    pub async fn end_bulk(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA synchronous=FULL").execute(&self.write).await?;
+            sqlx::query("PRAGMA wal_autocheckpoint=1000").execute(&self.write).await?;
+            sqlx::query("PRAGMA cache_size=-65536").execute(&self.write).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn anonymous_placeholders() {
+        assert_eq!(super::anonymous_placeholders(2, 3), "(?,?,?),(?,?,?)");
+    }
+}
