@@ -74,25 +74,24 @@ fn anonymous_placeholders(rows: usize, cols: usize) -> String {
 pub async fn defer_indexes(tx: &mut Tx, backend: Backend, tables: &[&str]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for t in tables {
-        let rows =
-            match backend {
-                Backend::Sqlite => {
-                    sqlx::query(
-                        "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+        let rows = match backend {
+            Backend::Sqlite => {
+                sqlx::query(
+                    "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
                      AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
-                    )
-                    .bind(t.to_string())
-                    .fetch_all(&mut **tx)
-                    .await?
-                }
-                Backend::Postgres => sqlx::query(
-                    "SELECT indexname::text AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() \
-                     AND tablename = $1 AND indexdef NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
                 )
                 .bind(t.to_string())
                 .fetch_all(&mut **tx)
-                .await?,
-            };
+                .await?
+            }
+            Backend::Postgres => sqlx::query(
+                "SELECT indexname::text AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() \
+                     AND tablename = $1 AND indexdef NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
+            )
+            .bind(t.to_string())
+            .fetch_all(&mut **tx)
+            .await?,
+        };
         for r in rows {
             let name: String = col(&r, "name")?;
             let def: String = col(&r, "def")?;

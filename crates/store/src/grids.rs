@@ -1162,6 +1162,16 @@ pub async fn deactivate_responder(tx: &mut Tx, id: i64) -> Result<()> {
 }
 
 impl Store {
+    /// The jurisdiction path of a responder, removed or not.
+    pub async fn responder_path_any(&self, id: i64) -> Result<String> {
+        let r = sqlx::query("SELECT division_path FROM grid_responders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        col(&r, "division_path")
+    }
+
     /// One active responder with its buildings.
     pub async fn responder(&self, id: i64) -> Result<Responder> {
         let r = sqlx::query("SELECT grid_code FROM grid_responders WHERE id = $1 AND active = 1")

@@ -238,9 +238,21 @@ impl App {
     /// Removes a local responder from its grid (kept inactive for the records that name it).
     pub async fn delete_responder(&self, actor: &Actor, ctx: &RequestCtx, id: i64) -> AppResult<()> {
         require(actor, &WRITE_ROLES)?;
-        let old = self.responder_in_scope(actor, id).await?;
+        let old = match self.responder_in_scope(actor, id).await {
+            Ok(r) => r,
+            // Already removed: removing it again changes nothing (as DELETE should), within scope.
+            Err(AppError::NotFound) if self.store.responder_path_any(id).await.is_ok_and(|p| actor.covers(&p)) => {
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let mut tx = self.store.begin().await?;
-        st::deactivate_responder(&mut tx, id).await?;
+        match st::deactivate_responder(&mut tx, id).await {
+            Ok(()) => {}
+            // Removed meanwhile by a concurrent request: the outcome is the same.
+            Err(tongxin_store::StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
         let changes = json!({ "grid": old.grid_code, "kind": old.kind, "buildings": old.buildings });
         self.finish_change(tx, actor, ctx, "grids.responder.delete", "grid_responder", id, changes, &old.division_path)
             .await

@@ -147,6 +147,10 @@ enum Kind {
     OrgAny,
     Membership,
     Volunteer,
+    Building,
+    Responder,
+    /// A second responder for the removal routes, so edits never meet a removed one.
+    RemovedResponder,
     Notification,
     /// Not in a path: a closed incident in the own grid that merges answer 409 against.
     MergeInto,
@@ -249,6 +253,7 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
     let community = app.store.division_children(&street.code).await.unwrap().remove(0);
     let grids = app.store.division_children(&community.code).await.unwrap();
     let (g1, g2) = (grids[0].clone(), grids[1].clone());
+    *OWN_GRID.lock().unwrap() = g1.code.clone();
     let wangge = app.store.user_by_username("wangge").await.unwrap();
     assert_eq!(wangge.division_code.as_deref(), Some(g1.code.as_str()), "wangge works the first grid");
 
@@ -414,6 +419,34 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
         let (upd, q1, q2) = grid_bound(table);
         let own = ids(t, &q1).await[0];
         let other = ids(t, &q2).await[0];
+        exec(t, &upd, &[S(&wx_grid), S(wx), I(other)]).await;
+        out.insert(kind, own_other(own, other, GRID));
+    }
+    // Buildings and local responders: the first of the city moves into wangge's grid, the last to 无锡.
+    for (kind, table, nth) in [
+        (Kind::Building, "buildings", 0),
+        (Kind::Responder, "grid_responders", 0),
+        (Kind::RemovedResponder, "grid_responders", 1),
+    ] {
+        let (upd, _, _) = grid_bound(table);
+        // Enough rows for an own and an other target each (copies of the first when the seed is small).
+        for _ in 0..4 {
+            if ids(t, &format!("SELECT id FROM {table} ORDER BY id")).await.len() >= 4 || table != "grid_responders" {
+                break;
+            }
+            exec(
+                t,
+                "INSERT INTO grid_responders (grid_code, division_path, kind, name, zone, active, created_at) \
+                 SELECT grid_code, division_path, kind, name, zone, 1, created_at FROM grid_responders \
+                 WHERE id = (SELECT MIN(id) FROM grid_responders)",
+                &[],
+            )
+            .await;
+        }
+        let all = ids(t, &format!("SELECT id FROM {table} ORDER BY id")).await;
+        assert!(all.len() >= 2 * (nth + 1), "{table}: need {} rows, have {}", 2 * (nth + 1), all.len());
+        let (own, other) = (all[nth], all[all.len() - 1 - nth]);
+        exec(t, &upd, &[S(&g1.code), S(&g1.path), I(own)]).await;
         exec(t, &upd, &[S(&wx_grid), S(wx), I(other)]).await;
         out.insert(kind, own_other(own, other, GRID));
     }
@@ -664,7 +697,14 @@ fn scoped(kind: Kind) -> bool {
     !matches!(kind, Kind::Fixed | Kind::OrgAny | Kind::WoTrack | Kind::ComplaintTrack)
 }
 
+/// Wangge's grid: the page that building and responder forms return to (`/grids/{code}/…/{id}`).
+static OWN_GRID: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 fn concrete(path: &str, kind: Kind, value: &str) -> String {
+    if matches!(kind, Kind::Building | Kind::Responder | Kind::RemovedResponder) && path.starts_with("/grids/{code}/") {
+        let own = OWN_GRID.lock().unwrap().clone();
+        return concrete(&path.replacen("{code}", &own, 1), kind, value);
+    }
     let mut out = String::new();
     let mut rest = path;
     let mut first = true;
@@ -990,6 +1030,10 @@ const MATRIX: &[(&str, &str, &str, Kind)] = &[
     ("GET", "/api/v1/households/template.csv", "public", Kind::Fixed),
     ("GET", "/api/v1/households/{id}", "CMSWA", Kind::Household),
     ("POST", "/api/v1/households/{id}/vulnerable", "MSWA", Kind::Household),
+    ("PUT", "/api/v1/buildings/{id}", "MSWA", Kind::Building),
+    ("DELETE", "/api/v1/buildings/{id}", "MSWA", Kind::Building),
+    ("PUT", "/api/v1/responders/{id}", "MSWA", Kind::Responder),
+    ("DELETE", "/api/v1/responders/{id}", "MSWA", Kind::RemovedResponder),
     ("GET", "/api/v1/incidents", "any", Kind::Fixed),
     ("POST", "/api/v1/incidents", "any", Kind::Fixed),
     ("GET", "/api/v1/incidents/{id}", "CMSWOVJA", Kind::Incident),
@@ -1087,6 +1131,10 @@ const MATRIX: &[(&str, &str, &str, Kind)] = &[
     ("POST", "/grids/rounds/{id}/close", "CMSWA", Kind::Round),
     ("GET", "/grids/{code}", "CMSWA", Kind::Grid),
     ("POST", "/grids/{code}/rounds", "CMSWA", Kind::Grid),
+    ("POST", "/grids/{code}/buildings/{id}", "MSWA", Kind::Building),
+    ("POST", "/grids/{code}/buildings/{id}/delete", "MSWA", Kind::Building),
+    ("POST", "/grids/{code}/responders/{id}", "MSWA", Kind::Responder),
+    ("POST", "/grids/{code}/responders/{id}/delete", "MSWA", Kind::RemovedResponder),
     ("GET", "/healthz", "public", Kind::Fixed),
     ("GET", "/incidents", "any", Kind::Fixed),
     ("POST", "/incidents", "any", Kind::Fixed),
@@ -1198,6 +1246,10 @@ const BODIES: &[(&str, &str, &str)] = &[
     ("POST", "/orgs/{id}/decision", "decision=return&reason="),
     ("POST", "/orgs/{id}/review", "kind=bogus&year=0&result=bogus"),
     ("POST", "/orgs/{id}/team-members", "team_id=0&volunteer_id=0"),
+    ("PUT", "/api/v1/buildings/{id}", r#"{"name":"","address":"","floors":0,"kind":"bogus","lon":0,"lat":0}"#),
+    ("PUT", "/api/v1/responders/{id}", r#"{"kind":"bogus","name":"","phone":"","zone":"","buildings":[]}"#),
+    ("POST", "/grids/{code}/buildings/{id}", "name=&address=&floors=0&kind=bogus&lon=&lat="),
+    ("POST", "/grids/{code}/responders/{id}", "kind=bogus&name="),
     ("POST", "/orgs/{id}/memberships/{mid}", "decision=reject"),
     ("POST", "/volunteers/{id}/certificates", "kind=bogus&name="),
     ("POST", "/workorders/{id}/act", "action=bogus"),

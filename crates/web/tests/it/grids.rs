@@ -441,13 +441,14 @@ async fn buildings_and_responders_are_edited_and_removed_within_scope_and_audite
         let (s, _) = send(&jm, &t, &jm_csrf, "DELETE", &format!("/api/v1/responders/{rid}"), json!({})).await;
         assert_eq!(s, 403);
 
-        // Remove the responder: gone from the grid; a second removal is 404.
+        // Remove the responder: gone from the grid; removing it again changes nothing (DELETE is idempotent).
         let (s, v) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/responders/{rid}"), json!({})).await;
         assert_eq!(s, 204, "{v}");
         let (_, d) = get(&sq, &t, &format!("/api/v1/grids/{grid}")).await;
         assert!(d["responders"].as_array().unwrap().iter().all(|r| r["id"] != rid));
         let (s, _) = send(&sq, &t, &sq_csrf, "DELETE", &format!("/api/v1/responders/{rid}"), json!({})).await;
-        assert_eq!(s, 404);
+        assert_eq!(s, 204);
+        assert_eq!(t.app.store.audit_recent("grids.responder.delete", 10).await.unwrap().len(), 1, "audited once");
 
         let audit = t.app.store.audit_recent("", 50).await.unwrap();
         for action in
