@@ -102,7 +102,7 @@ pub struct Store {
     backend: Backend,
     url: std::sync::Arc<str>,
     /// The group-committing writer (see [`Tx`]).
-    group: Option<std::sync::Arc<tx::GroupWriter>>,
+    group: std::sync::Arc<tx::GroupWriter>,
 }
 
 impl std::fmt::Debug for Store {
@@ -147,7 +147,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(&cfg.url).await?;
                 let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
-                let group = Some(std::sync::Arc::new(tx::GroupWriter::new(write.clone(), "BEGIN IMMEDIATE")));
+                let group = std::sync::Arc::new(tx::GroupWriter::new(write.clone(), "BEGIN IMMEDIATE"));
                 Ok(Store { read, write, backend, url: cfg.url.clone().into(), group })
             }
             Backend::Postgres => {
@@ -170,7 +170,7 @@ impl Store {
                     })
                     .connect(&cfg.url)
                     .await?;
-                let group = Some(std::sync::Arc::new(tx::GroupWriter::new(pool.clone(), "BEGIN")));
+                let group = std::sync::Arc::new(tx::GroupWriter::new(pool.clone(), "BEGIN"));
                 Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into(), group })
             }
         }
@@ -201,12 +201,9 @@ impl Store {
         &self.read
     }
 
-    /// Starts a write transaction (group-committed on SQLite; see [`Tx`]).
+    /// Starts a write transaction (group-committed; see [`Tx`]).
     pub async fn begin(&self) -> Result<Tx> {
-        match &self.group {
-            Some(g) => g.begin().await,
-            None => Ok(Tx::plain(self.write.begin().await?)),
-        }
+        self.group.begin().await
     }
 
     /// Checks that the database answers (for /healthz).
@@ -226,9 +223,7 @@ impl Store {
 
     /// Closes the pools (graceful shutdown).
     pub async fn close(&self) {
-        if let Some(g) = &self.group {
-            g.release().await;
-        }
+        self.group.release().await;
         self.read.close().await;
         self.write.close().await;
     }

@@ -1,4 +1,4 @@
-//! Write transactions, with group commit on SQLite.
+//! Write transactions, with group commit.
 //!
 //! A 2xx means the change is on disk, so every commit must reach stable storage (SQLite
 //! `synchronous=FULL`, PostgreSQL `synchronous_commit=on`). One fsync per request caps throughput
@@ -33,12 +33,8 @@ const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Use it as an executor with `&mut **tx` (it dereferences to the connection). Dropping it
 /// without [`Tx::commit`] rolls its changes back.
 pub struct Tx {
-    inner: Inner,
-}
-
-enum Inner {
-    Plain(Option<sqlx::Transaction<'static, Any>>),
-    Group(Option<OwnedMutexGuard<Writer>>),
+    /// The writer, held from begin until commit, rollback or drop.
+    held: Option<OwnedMutexGuard<Writer>>,
 }
 
 /// The SQLite writer shared by all requests of one store.
@@ -91,7 +87,7 @@ impl GroupWriter {
         }
         w.conn_mut().execute("SAVEPOINT tx").await?;
         w.in_savepoint = true;
-        Ok(Tx { inner: Inner::Group(Some(w)) })
+        Ok(Tx { held: Some(w) })
     }
 
     /// Returns the writer connection to the pool once no request's work is open (shutdown).
@@ -143,7 +139,7 @@ impl Writer {
         if let Some(mut c) = self.conn.take() {
             let _ = c.execute("ROLLBACK").await;
             if self.pending > 0 {
-                self.fail_epoch(why);
+                self.fail_epoch(self.epoch, why);
             }
             self.epoch += 1;
             self.pending = 0;
@@ -152,8 +148,8 @@ impl Writer {
         }
     }
 
-    fn fail_epoch(&mut self, why: String) {
-        self.failed.push_back((self.epoch, why));
+    fn fail_epoch(&mut self, epoch: u64, why: String) {
+        self.failed.push_back((epoch, why));
         while self.failed.len() > 64 {
             self.failed.pop_front();
         }
@@ -177,7 +173,7 @@ impl Writer {
             Err(e) => {
                 let _ = c.execute("ROLLBACK").await;
                 c.close_on_drop();
-                self.failed.push_back((epoch, e.to_string()));
+                self.fail_epoch(epoch, e.to_string());
                 Err(StoreError::Db(e))
             }
         }
@@ -185,48 +181,34 @@ impl Writer {
 }
 
 impl Tx {
-    pub(crate) fn plain(t: sqlx::Transaction<'static, Any>) -> Tx {
-        Tx { inner: Inner::Plain(Some(t)) }
-    }
-
     /// Commits. Returns once the changes are durable on disk. (The error type is sqlx's, as
     /// for a plain sqlx transaction.)
     pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
         crate::idempotency::mark_committed(&mut self).await?;
-        match &mut self.inner {
-            Inner::Plain(t) => t.take().expect("transaction present until commit").commit().await,
-            Inner::Group(g) => {
-                let mut w = g.take().expect("writer held until commit");
-                // On failure `in_savepoint` stays set: the next holder rolls this request back.
-                w.conn_mut().execute("RELEASE tx").await?;
-                w.in_savepoint = false;
-                w.pending += 1;
-                let mine = w.epoch;
-                let state = OwnedMutexGuard::mutex(&w).clone();
-                drop(w);
-                // Queue again: requests already waiting run their savepoints into the same outer
-                // transaction first; the first of us to come back with it unflushed commits it.
-                let mut w = state.lock_owned().await;
-                if w.epoch == mine {
-                    w.clean().await.map_err(to_sqlx)?;
-                    if w.epoch == mine {
-                        return w.flush().await.map_err(to_sqlx);
-                    }
-                }
-                w.outcome(mine).map_err(to_sqlx)
+        let mut w = self.held.take().expect("writer held until commit");
+        // On failure `in_savepoint` stays set: the next holder rolls this request back.
+        w.conn_mut().execute("RELEASE tx").await?;
+        w.in_savepoint = false;
+        w.pending += 1;
+        let mine = w.epoch;
+        let state = OwnedMutexGuard::mutex(&w).clone();
+        drop(w);
+        // Queue again: requests already waiting run their savepoints into the same outer
+        // transaction first; the first of us to come back with it unflushed commits it.
+        let mut w = state.lock_owned().await;
+        if w.epoch == mine {
+            w.clean().await.map_err(to_sqlx)?;
+            if w.epoch == mine {
+                return w.flush().await.map_err(to_sqlx);
             }
         }
+        w.outcome(mine).map_err(to_sqlx)
     }
 
     /// Rolls back explicitly (dropping does the same).
     pub async fn rollback(mut self) -> std::result::Result<(), sqlx::Error> {
-        match &mut self.inner {
-            Inner::Plain(t) => t.take().expect("transaction present until rollback").rollback().await,
-            Inner::Group(g) => {
-                let mut w = g.take().expect("writer held until rollback");
-                w.clean().await.map_err(to_sqlx)
-            }
-        }
+        let mut w = self.held.take().expect("writer held until rollback");
+        w.clean().await.map_err(to_sqlx)
     }
 }
 
@@ -239,17 +221,15 @@ fn to_sqlx(e: StoreError) -> sqlx::Error {
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if let Inner::Group(g) = &mut self.inner {
-            if let Some(mut w) = g.take() {
-                // Roll back now, still holding the writer, so no one else runs on top of the
-                // abandoned savepoint; without a runtime, the next holder does it.
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move {
-                        if let Err(e) = w.clean().await {
-                            tracing::warn!(error = %e, "回滚失败 / rollback of an abandoned write failed");
-                        }
-                    });
-                }
+        if let Some(mut w) = self.held.take() {
+            // Roll back now, still holding the writer, so no one else runs on top of the
+            // abandoned savepoint; without a runtime, the next holder does it.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = w.clean().await {
+                        tracing::warn!(error = %e, "回滚失败 / rollback of an abandoned write failed");
+                    }
+                });
             }
         }
     }
@@ -258,27 +238,18 @@ impl Drop for Tx {
 impl Deref for Tx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        match &self.inner {
-            Inner::Plain(t) => t.as_ref().expect("transaction present"),
-            Inner::Group(g) => g.as_ref().and_then(|w| w.conn.as_deref()).expect("writer held"),
-        }
+        self.held.as_ref().and_then(|w| w.conn.as_deref()).expect("writer held")
     }
 }
 
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        match &mut self.inner {
-            Inner::Plain(t) => t.as_mut().expect("transaction present"),
-            Inner::Group(g) => g.as_mut().expect("writer held").conn_mut(),
-        }
+        self.held.as_mut().expect("writer held").conn_mut()
     }
 }
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.inner {
-            Inner::Plain(_) => "Tx(plain)",
-            Inner::Group(_) => "Tx(group)",
-        })
+        f.write_str("Tx")
     }
 }
