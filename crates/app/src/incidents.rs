@@ -2093,6 +2093,7 @@ impl App {
             )
             .await?;
         self.set_response_level(&commander, &ctx, r.id, 4).await?;
+        self.seed_incident_photo(&commander, &ctx, r.id).await?;
         let tid = self
             .create_task(
                 &commander,

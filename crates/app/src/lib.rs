@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod divisions;
 pub mod grids;
+pub mod incident_photos;
 pub mod incidents;
 pub mod live;
 pub mod outbox;

@@ -17,6 +17,7 @@ pub mod divisions;
 pub mod events;
 pub mod grids;
 pub mod idempotency;
+pub mod incident_photos;
 pub mod incidents;
 pub mod notifications;
 pub mod outbox;

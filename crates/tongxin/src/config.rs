@@ -26,9 +26,15 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     /// Database pool size.
     pub max_connections: Option<u32>,
+    /// Basemap tile URL template of the incident map (none: district outlines only).
+    pub map_tiles: Option<String>,
+    /// Datum of the basemap: `wgs84` or `gcj02`.
+    pub map_crs: Option<String>,
+    /// Attribution the basemap requires.
+    pub map_attribution: Option<String>,
 }
 
-const KNOWN: [&str; 8] = [
+const KNOWN: [&str; 11] = [
     "listen",
     "data",
     "database_url",
@@ -37,6 +43,9 @@ const KNOWN: [&str; 8] = [
     "trust_proxy",
     "max_body_bytes",
     "max_connections",
+    "map_tiles",
+    "map_crs",
+    "map_attribution",
 ];
 
 impl FileConfig {

@@ -32,7 +32,13 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if header_key.is_none() && !is_form {
+    // Upload forms (photos) are multipart; their `_idem` part is found the same way.
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if header_key.is_none() && !is_form && !is_multipart {
         return next.run(req).await;
     }
     let caller = req.extensions().get::<Caller>().cloned();
@@ -43,12 +49,22 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         None => "ip:".to_string(),
     };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, st.cfg.max_body_bytes).await else {
+    // Multipart bodies may be as large as the largest upload route allows (photos); the route's
+    // own limit still applies after this.
+    let cap = if is_multipart {
+        st.cfg.max_body_bytes.max(crate::api::incident_photos::MAX_BODY_BYTES)
+    } else {
+        st.cfg.max_body_bytes
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
         return problem(lang, StatusCode::PAYLOAD_TOO_LARGE, "too-large", "请求体过大", "Request body is too large");
     };
     // Page forms carry their one-time key as the `_idem` field (static/forms.js); only signed-in
     // forms use it, so login and language forms never have a response replayed.
     let form_key = || {
+        if is_multipart {
+            return multipart_idem(&bytes);
+        }
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
             .ok()?
             .into_iter()
@@ -166,4 +182,27 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         }
     }
     Response::from_parts(rparts, Body::from(rbytes))
+}
+
+/// The `_idem` part of a multipart form body as browsers write it
+/// (`Content-Disposition: form-data; name="_idem"`, a blank line, the value, CRLF).
+fn multipart_idem(body: &[u8]) -> Option<String> {
+    const NAME: &[u8] = b"name=\"_idem\"";
+    let at = body.windows(NAME.len()).position(|w| w == NAME)?;
+    let rest = &body[at + NAME.len()..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.windows(2).position(|w| w == b"\r\n")?;
+    let v = std::str::from_utf8(&value[..end]).ok()?;
+    (!v.is_empty() && v.len() <= 200).then(|| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_idem_part_of_a_multipart_form_is_found() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\nx\r\n--b\r\nContent-Disposition: form-data; name=\"_idem\"\r\n\r\nk-123\r\n--b--\r\n";
+        assert_eq!(super::multipart_idem(body).as_deref(), Some("k-123"));
+        assert_eq!(super::multipart_idem(b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--"), None);
+    }
 }

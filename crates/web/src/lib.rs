@@ -40,6 +40,14 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Demo mode (`serve --demo`): the login page lists the demo accounts.
     pub demo: bool,
+    /// Basemap tiles for the incident map: a Leaflet URL template (`https://{s}.tile.example/{z}/{x}/{y}.png`);
+    /// empty: no basemap (the map draws the district outlines only and works offline).
+    pub map_tiles: String,
+    /// Datum of the basemap: `wgs84` (OpenStreetMap-style) or `gcj02` (Chinese basemaps); data stays
+    /// WGS-84 and is converted in the browser when drawn (and back when a place is picked).
+    pub map_crs: String,
+    /// Attribution the basemap's licence requires (shown on the map).
+    pub map_attribution: String,
 }
 
 impl Default for WebConfig {
@@ -50,6 +58,9 @@ impl Default for WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             demo: false,
+            map_tiles: String::new(),
+            map_crs: "wgs84".into(),
+            map_attribution: String::new(),
         }
     }
 }
@@ -69,11 +80,36 @@ pub struct AppState {
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
                        connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// The origin a Leaflet tile URL template loads images from, for the CSP (`{s}` subdomains become
+/// a wildcard); None for anything that is not a plain http(s) origin.
+pub fn tile_origin(template: &str) -> Option<String> {
+    let (scheme, rest) = template.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let host = rest.split('/').next()?.replace("{s}", "*");
+    let ok = !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'))
+        && host.matches('*').count() <= usize::from(host.starts_with("*."));
+    ok.then(|| format!("{scheme}://{host}"))
+}
+
+/// The Content-Security-Policy of every page: [`CSP`], with the configured tile origin allowed
+/// as an image source.
+pub fn csp_for(cfg: &WebConfig) -> HeaderValue {
+    let csp = match tile_origin(&cfg.map_tiles) {
+        Some(o) => CSP.replacen("img-src 'self' data: blob:", &format!("img-src 'self' data: blob: {o}"), 1),
+        None => CSP.to_string(),
+    };
+    HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static(CSP))
+}
+
 /// The whole application router with its middleware stack.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let timeout = state.cfg.request_timeout;
     let limit = state.cfg.max_body_bytes;
+    let csp = csp_for(&state.cfg);
     Router::new()
         .merge(pages::router())
         .nest("/api/v1", api::router())
@@ -98,7 +134,7 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -113,6 +149,25 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tile_origins_for_the_csp() {
+        assert_eq!(
+            super::tile_origin("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png").as_deref(),
+            Some("https://*.tile.openstreetmap.org")
+        );
+        assert_eq!(
+            super::tile_origin("http://10.0.0.5:8081/tiles/{z}/{x}/{y}.png").as_deref(),
+            Some("http://10.0.0.5:8081")
+        );
+        assert_eq!(super::tile_origin(""), None);
+        assert_eq!(super::tile_origin("javascript:alert(1)"), None);
+        assert_eq!(super::tile_origin("https://a.example'; script-src *"), None);
+        assert_eq!(super::tile_origin("https://{x}.example/{z}"), None);
+    }
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves, then drains requests in flight.

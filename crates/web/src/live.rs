@@ -3,6 +3,8 @@
 //! `GET /events` streams the events the caller may see (`?topics=incident,task` to narrow);
 //! after a dropped connection the browser resends `Last-Event-ID` and the stream resumes from
 //! the store, so no event is lost. `GET /public/events` carries public events only (no login).
+//! Events are named `topic.kind` (`incident.level`); with `?name=topic` they are named by their
+//! topic alone (`incident`), for a page that refreshes on anything of a topic whatever the kind.
 
 use crate::error::ApiError;
 use crate::session::ApiUser;
@@ -36,6 +38,8 @@ pub fn router() -> Router<AppState> {
 struct StreamParams {
     topics: Option<String>,
     last_event_id: Option<i64>,
+    /// `topic`: name events by topic only.
+    name: Option<String>,
 }
 
 /// Who may see what on a stream.
@@ -54,10 +58,10 @@ impl Viewer {
     }
 }
 
-fn to_sse(e: &EventRow) -> Event {
+fn to_sse(e: &EventRow, by_topic: bool) -> Event {
     Event::default()
         .id(e.id.to_string())
-        .event(format!("{}.{}", e.topic, e.kind))
+        .event(if by_topic { e.topic.clone() } else { format!("{}.{}", e.topic, e.kind) })
         .data(serde_json::to_string(e).unwrap_or_else(|_| "{}".into()))
 }
 
@@ -66,6 +70,7 @@ fn stream(
     viewer: Viewer,
     topics: Option<Vec<String>>,
     mut last: i64,
+    by_topic: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let wanted = move |e: &EventRow| topics.as_ref().is_none_or(|t| t.iter().any(|x| x == &e.topic));
     async_stream_events(move |yield_tx| async move {
@@ -86,7 +91,7 @@ fn stream(
                 let n = batch.len();
                 for e in batch {
                     last = e.id;
-                    if viewer.sees(&e) && wanted(&e) && yield_tx.send(to_sse(&e)).await.is_err() {
+                    if viewer.sees(&e) && wanted(&e) && yield_tx.send(to_sse(&e, by_topic)).await.is_err() {
                         return;
                     }
                 }
@@ -101,7 +106,7 @@ fn stream(
                         continue;
                     }
                     last = e.id;
-                    if viewer.sees(&e) && wanted(&e) && yield_tx.send(to_sse(&e)).await.is_err() {
+                    if viewer.sees(&e) && wanted(&e) && yield_tx.send(to_sse(&e, by_topic)).await.is_err() {
                         return;
                     }
                 }
@@ -141,14 +146,16 @@ async fn events(State(st): State<AppState>, u: ApiUser, headers: HeaderMap, Quer
     // A fresh connection starts at "now"; a resumed one at its Last-Event-ID.
     let now = st.app.store.events_last_id().await.unwrap_or(0);
     let last = last_id(&headers, &p, now);
-    let s = stream(st, Viewer::Actor(Box::new(u.authed.actor)), topics_of(&p), last);
+    let by_topic = p.name.as_deref() == Some("topic");
+    let s = stream(st, Viewer::Actor(Box::new(u.authed.actor)), topics_of(&p), last, by_topic);
     Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
 async fn public_events(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<StreamParams>) -> Response {
     let now = st.app.store.events_last_id().await.unwrap_or(0);
     let last = last_id(&headers, &p, now);
-    let s = stream(st, Viewer::Public, topics_of(&p), last);
+    let by_topic = p.name.as_deref() == Some("topic");
+    let s = stream(st, Viewer::Public, topics_of(&p), last, by_topic);
     Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 

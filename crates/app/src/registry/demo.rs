@@ -171,6 +171,10 @@ impl App {
                         insured: true,
                         weekly: vec!["sat_pm".into()],
                         available_now: true,
+                        // Located near 平江路, so the demo volunteer can be dispatched (a record
+                        // without a place is never proposed).
+                        lon: Some(120.6318),
+                        lat: Some(31.3186),
                         ..Default::default()
                     };
                     if self.register_volunteer(&vol, &ctx, &form).await.is_ok() {

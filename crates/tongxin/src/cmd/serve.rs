@@ -16,6 +16,16 @@ pub struct ServeArgs {
     /// per role (password printed below).
     #[arg(long, env = "TONGXIN_DEMO")]
     pub demo: bool,
+    /// Basemap tile URL template for the incident map, e.g.
+    /// `https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png` [default: none: district outlines only, offline].
+    #[arg(long, env = "TONGXIN_MAP_TILES")]
+    pub map_tiles: Option<String>,
+    /// Datum of the basemap: `wgs84` or `gcj02` (Chinese basemaps) [default: wgs84].
+    #[arg(long, env = "TONGXIN_MAP_CRS")]
+    pub map_crs: Option<String>,
+    /// Attribution the basemap requires, shown on the map.
+    #[arg(long, env = "TONGXIN_MAP_ATTRIBUTION")]
+    pub map_attribution: Option<String>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then drains requests in flight.
@@ -51,12 +61,19 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
+    let map_crs = args.map_crs.or_else(|| r.file.map_crs.clone()).unwrap_or_else(|| "wgs84".into()).to_lowercase();
+    if map_crs != "wgs84" && map_crs != "gcj02" {
+        anyhow::bail!("地图坐标系只能是 wgs84 或 gcj02 / map_crs must be wgs84 or gcj02, not {map_crs}");
+    }
     let cfg = WebConfig {
         secure_cookies: r.file.secure_cookies.unwrap_or(false),
         trust_proxy: r.file.trust_proxy.unwrap_or(false),
         max_body_bytes: r.file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
         request_timeout: Duration::from_secs(30),
         demo: args.demo,
+        map_tiles: args.map_tiles.or_else(|| r.file.map_tiles.clone()).unwrap_or_default(),
+        map_crs,
+        map_attribution: args.map_attribution.or_else(|| r.file.map_attribution.clone()).unwrap_or_default(),
     };
     let state =
         AppState { app: app.clone(), cfg: std::sync::Arc::new(cfg), metrics: tongxin_web::ops::metrics_handle() };

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod divisions;
 pub mod grids;
+pub mod incident_photos;
 pub mod incidents;
 pub mod me;
 pub mod orgs;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(orgs::registry_router())
         .merge(grids::router())
         .merge(incidents::router())
+        .merge(incident_photos::router())
         .merge(workorders::router())
         .merge(alerts::router())
         .fallback(not_found)
@@ -126,6 +128,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(workorders::WorkordersApi::openapi());
     doc.merge(grids::GridsApi::openapi());
     doc.merge(incidents::IncidentsApi::openapi());
+    doc.merge(incident_photos::IncidentPhotosApi::openapi());
     doc.merge(alerts::AlertsApi::openapi());
     Json(problems_documented(serde_json::to_value(doc).unwrap_or_default()))
 }

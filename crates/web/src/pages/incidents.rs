@@ -7,10 +7,12 @@
 //! (`/static/incidents.js`; no inline script).
 
 use super::{error_page, page_layout, render, Layout};
+use crate::api::incident_photos::{read_multipart, MAX_BODY_BYTES};
 use crate::session::{CsrfForm, PageUser};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -23,8 +25,9 @@ use tongxin_store::incidents::{self as st, IncidentFilter};
 /// Page routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/incidents", get(list_page).post(report_submit))
+        .route("/incidents", get(list_page).post(report_submit).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .route("/incidents/{id}", get(detail_page))
+        .route("/incidents/{id}/photos", post(photos_submit).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .route("/incidents/{id}/level", post(level_submit))
         .route("/incidents/{id}/phase", post(phase_submit))
         .route("/incidents/{id}/sitrep", post(sitrep_submit))
@@ -86,6 +89,9 @@ struct ListPage {
     subtypes: Vec<(&'static str, &'static str, String)>,
     may_report: bool,
     default_division: String,
+    map_tiles: String,
+    map_crs: String,
+    map_attribution: String,
     error: Option<String>,
 }
 
@@ -113,6 +119,9 @@ async fn list_with(st: &AppState, u: &PageUser, error: Option<String>) -> Respon
         subtypes,
         may_report: a.role != Role::Supervisor,
         default_division: a.division_code.clone().unwrap_or_else(|| tongxin_app::seed::DEMO_STREET.to_string()),
+        map_tiles: st.cfg.map_tiles.clone(),
+        map_crs: st.cfg.map_crs.clone(),
+        map_attribution: st.cfg.map_attribution.clone(),
         error,
         l,
     };
@@ -155,7 +164,47 @@ fn messages(e: &tongxin_app::AppError, lang: tongxin_domain::Lang) -> Option<Str
     }
 }
 
-async fn report_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): CsrfForm<ReportForm>) -> Response {
+/// A report: a multipart form with photos (the page's form), or a plain form without. Photos
+/// are checked and re-encoded before the incident is written, so a refused photo leaves no
+/// half-made report behind.
+async fn report_submit(State(st): State<AppState>, u: PageUser, req: Request) -> Response {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (f, uploads) = if multipart {
+        let mut mp = match Multipart::from_request(req, &st).await {
+            Ok(m) => m,
+            Err(e) => return e.into_response(),
+        };
+        match read_multipart(&mut mp).await {
+            Ok((fields, uploads)) => {
+                if !csrf_ok(&u, &fields) {
+                    return error_page(page_layout(&u, "/incidents"), &tongxin_app::AppError::Forbidden);
+                }
+                let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                let f = ReportForm {
+                    title: get("title"),
+                    category: get("category"),
+                    subtype: get("subtype"),
+                    severity: get("severity"),
+                    lon: get("lon"),
+                    lat: get("lat"),
+                    radius_m: get("radius_m"),
+                    division_code: get("division_code"),
+                    description: get("description"),
+                };
+                (f, uploads)
+            }
+            Err(e) => return with_status(list_with(&st, &u, Some(e.message(u.ctx.lang))).await, e.status()),
+        }
+    } else {
+        match CsrfForm::<ReportForm>::from_request(req, &st).await {
+            Ok(CsrfForm(f)) => (f, vec![]),
+            Err(r) => return r,
+        }
+    };
     let form = IncidentForm {
         title: f.title,
         category: f.category,
@@ -167,13 +216,62 @@ async fn report_submit(State(st): State<AppState>, u: PageUser, CsrfForm(f): Csr
         division_code: Some(f.division_code).filter(|s| !s.trim().is_empty()),
         description: f.description,
     };
-    match st.app.report_incident(&u.authed.actor, &u.ctx, &form, "web").await {
-        Ok(r) => Redirect::to(&format!("/incidents/{}", r.id)).into_response(),
+    let photos = match tongxin_app::incident_photos::clean_photos(uploads).await {
+        Ok(p) => p,
+        Err(e) => {
+            let m = messages(&e, u.ctx.lang).unwrap_or_default();
+            return list_with(&st, &u, Some(m)).await;
+        }
+    };
+    let a = &u.authed.actor;
+    match st.app.report_incident(a, &u.ctx, &form, "web").await {
+        Ok(r) => {
+            if let Err(e) = st.app.add_incident_photos(a, &u.ctx, r.id, &photos).await {
+                return error_page(page_layout(&u, "/incidents"), &e);
+            }
+            Redirect::to(&format!("/incidents/{}", r.id)).into_response()
+        }
         Err(e) => match messages(&e, u.ctx.lang) {
             Some(m) => list_with(&st, &u, Some(m)).await,
             None => error_page(page_layout(&u, "/incidents"), &e),
         },
     }
+}
+
+fn csrf_ok(u: &PageUser, fields: &[(String, String)]) -> bool {
+    fields.iter().any(|(k, v)| k == "_csrf" && crate::session::constant_eq(v, &u.authed.csrf))
+}
+
+fn with_status(mut r: Response, status: StatusCode) -> Response {
+    *r.status_mut() = status;
+    r
+}
+
+/// Photos added on the incident page (multipart form, several files).
+async fn photos_submit(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>, mut mp: Multipart) -> Response {
+    let read = read_multipart(&mut mp).await;
+    if let Err(e) = st.app.may_add_incident_photos(&u.authed.actor, id).await {
+        return error_page(page_layout(&u, &format!("/incidents/{id}")), &e);
+    }
+    let (fields, uploads) = match read {
+        Ok(v) => v,
+        Err(e) => return with_status(detail_with(&st, &u, id, Some(e.message(u.ctx.lang))).await, e.status()),
+    };
+    if !csrf_ok(&u, &fields) {
+        return error_page(page_layout(&u, &format!("/incidents/{id}")), &tongxin_app::AppError::Forbidden);
+    }
+    let r = st.app.upload_incident_photos(&u.authed.actor, &u.ctx, id, uploads).await.map(|_| ());
+    back_or_error(&st, &u, id, r).await
+}
+
+/// A photo on the incident page.
+struct PhotoView {
+    id: i64,
+    name: String,
+    width: i64,
+    height: i64,
+    who: String,
+    at: String,
 }
 
 struct KpiRow {
@@ -291,6 +389,8 @@ struct DetailPage {
     phases: Vec<(&'static str, String)>,
     phase_key: String,
     skills: Vec<(&'static str, String)>,
+    photos: Vec<PhotoView>,
+    may_upload: bool,
     error: Option<String>,
 }
 
@@ -373,7 +473,23 @@ async fn detail_with(st: &AppState, u: &PageUser, id: i64, error: Option<String>
         })
         .collect();
     let division = st.app.store.division(&i.division_code).await.map(|d| d.name).unwrap_or_default();
+    let photos = match st.app.incident_photos(a, id).await {
+        Ok(v) => v
+            .into_iter()
+            .map(|p| PhotoView {
+                id: p.id,
+                name: p.name,
+                width: p.width,
+                height: p.height,
+                who: p.username,
+                at: super::beijing_time(p.at),
+            })
+            .collect(),
+        Err(e) => return error_page(l, &e),
+    };
     let page = DetailPage {
+        photos,
+        may_upload: a.role != Role::Supervisor,
         i: inc_row(&i, zh),
         description: i.description.clone(),
         division,

@@ -134,6 +134,8 @@ enum Kind {
     Complaint,
     ComplaintTrack,
     ComplaintFile,
+    /// A photo of the own or the other incident.
+    IncidentPhoto,
     Alert,
     CapFile,
     Outbox,
@@ -621,6 +623,19 @@ async fn fixture(t: &TestApp) -> BTreeMap<Kind, Vec<Target>> {
         )
         .await;
     }
+    // A photo on each side's incident (the demo incident's own photo stays too).
+    for i in &out[&Kind::Incident] {
+        exec(
+            t,
+            "INSERT INTO incident_photos (incident_id, name, mime, width, height, size, sha256, content, user_id, username, at) \
+             VALUES ($1, 'p.png', 'image/png', 1, 1, 1, '', $2, 0, 'x', 0)",
+            &[I(i.value.parse().unwrap()), X(b"x")],
+        )
+        .await;
+    }
+    let photos = ids(t, "SELECT id FROM incident_photos ORDER BY id").await;
+    let photo_seen = out[&Kind::Incident][0].seen_by.clone();
+    out.insert(Kind::IncidentPhoto, own_other(photos[photos.len() - 2], photos[photos.len() - 1], &photo_seen));
     let files = ids(t, "SELECT id FROM complaint_files ORDER BY id").await;
     out.insert(Kind::ComplaintFile, own_other(files[files.len() - 2], files[files.len() - 1], GRID));
     // Outbox rows are city-wide system rows; a retry requeues once, so the allowed roles are shown
@@ -1041,6 +1056,9 @@ const MATRIX: &[(&str, &str, &str, Kind)] = &[
     ("POST", "/api/v1/incidents/{id}/level", "CMSA", Kind::Incident),
     ("POST", "/api/v1/incidents/{id}/merge", "CMSA", Kind::Incident),
     ("GET", "/api/v1/incidents/{id}/mobilisations", "CMSWOVJA", Kind::Incident),
+    ("GET", "/api/v1/incidents/{id}/photos", "CMSWOVJA", Kind::Incident),
+    ("POST", "/api/v1/incidents/{id}/photos", "CMSWOVA", Kind::Incident),
+    ("GET", "/api/v1/incidents/photos/{id}", "CMSWOVJA", Kind::IncidentPhoto),
     ("POST", "/api/v1/incidents/{id}/notes", "CMSWA", Kind::Incident),
     ("POST", "/api/v1/incidents/{id}/phase", "CMSA", Kind::Incident),
     ("POST", "/api/v1/incidents/{id}/sitreps", "CMSWA", Kind::Incident),
@@ -1142,6 +1160,7 @@ const MATRIX: &[(&str, &str, &str, Kind)] = &[
     ("POST", "/incidents/{id}/level", "CMSA", Kind::Incident),
     ("POST", "/incidents/{id}/merge", "CMSA", Kind::Incident),
     ("POST", "/incidents/{id}/phase", "CMSA", Kind::Incident),
+    ("POST", "/incidents/{id}/photos", "CMSWOVA", Kind::Incident),
     ("POST", "/incidents/{id}/sitrep", "CMSWA", Kind::Incident),
     ("POST", "/incidents/{id}/tasks", "CMSA", Kind::Incident),
     ("GET", "/lang", "public", Kind::Fixed),
@@ -1256,6 +1275,9 @@ const BODIES: &[(&str, &str, &str)] = &[
     ("POST", "/requests/new", "_token={csrf}"),
     ("POST", "/grids/boundaries", r#"multipart:datum=wgs84&geojson={"type":"FeatureCollection","features":[]}"#),
     ("POST", "/registry/import/preview", "multipart:which=volunteers&file=x"),
+    // Not an image: refused (422) after the scope check, nothing stored.
+    ("POST", "/incidents/{id}/photos", "multipart:file=<html>not a photo</html>"),
+    ("POST", "/api/v1/incidents/{id}/photos", "{}"),
     ("POST", "/registry/import/confirm", "which=volunteers&file_b64=eA==&all_or_nothing=0"),
     // Creates: shapes that parse, values that do not validate, so refusals come from the role check.
     ("POST", "/api/v1/users", r#"{"username":"","password":"","role":"bogus"}"#),
