@@ -333,7 +333,7 @@ pub fn demo_flood_png() -> Vec<u8> {
         // Houses: walls 150..=230, roofs as triangles above, doors below the water line.
         let house = (x % 120) as i32;
         let in_wall = (20..100).contains(&house) && (150..=235).contains(&y);
-        let roof_top = 110 + (house - 60).unsigned_abs() as u32 * 40 / 50;
+        let roof_top = 110 + (house - 60).unsigned_abs() * 40 / 50;
         let in_roof = (10..110).contains(&house) && y >= roof_top && y < 150;
         let window = in_wall && (35..50).contains(&house) && (165..185).contains(&y);
         let marker = (440..448).contains(&x) && (120..260).contains(&y);

@@ -151,6 +151,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Serves on an already-bound listener until `shutdown` resolves, then drains requests in flight.
+pub async fn serve_with_listener(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -168,14 +178,4 @@ mod tests {
         assert_eq!(super::tile_origin("https://a.example'; script-src *"), None);
         assert_eq!(super::tile_origin("https://{x}.example/{z}"), None);
     }
-}
-
-/// Serves on an already-bound listener until `shutdown` resolves, then drains requests in flight.
-pub async fn serve_with_listener(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
