@@ -159,3 +159,20 @@ async fn inbox_lists_and_marks_read_only_own_notifications() {
         t.stop().await;
     }
 }
+
+/// A page that refreshes on anything of a topic (incidents.js) asks for events named by topic:
+/// an EventSource cannot listen to every `topic.kind` it does not know in advance.
+#[tokio::test]
+async fn events_can_be_named_by_their_topic_alone() {
+    for t in apps().await {
+        let (c, _) = t.login("minzheng").await;
+        let r = c.get(t.url("/events?name=topic&topics=test")).send().await.unwrap();
+        let mut sse = SseReader::new(r);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let a = emit(&t.app, GUSU, "level_raised", false).await;
+        let b = emit(&t.app, GUSU, "anything.else", false).await;
+        assert_eq!(sse.next(Duration::from_secs(5)).await.map(|e| (e.0, e.1)), Some((a, "test".to_string())));
+        assert_eq!(sse.next(Duration::from_secs(5)).await.map(|e| (e.0, e.1)), Some((b, "test".to_string())));
+        t.stop().await;
+    }
+}

@@ -5,6 +5,7 @@ mod alerts;
 mod api;
 mod authz;
 mod grids;
+mod incident_map;
 mod incident_photos;
 mod incidents;
 mod live;
