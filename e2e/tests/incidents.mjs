@@ -61,6 +61,15 @@ export default async function (t) {
   assert.match(attribution, /OpenStreetMap/);
   assert.match(attribution, /ODbL/);
   assert.equal(await wg.locator("#map .leaflet-tile").count(), 0, "no tiles configured: nothing fetched from outside");
+  // The browser's WGS-84 → GCJ-02 transform (used with Chinese basemaps) agrees with the published
+  // pair that crates/area checks too, and its inverse returns to WGS-84.
+  const geo = await wg.evaluate(() => {
+    const g = window.tongxinGeo.toGcj(116.404, 39.915);
+    const w = window.tongxinGeo.fromGcj(...window.tongxinGeo.toGcj(120.6335, 31.3172));
+    return { g, w };
+  });
+  assert.ok(Math.abs(geo.g[0] - 116.41024449916938) < 1e-9 && Math.abs(geo.g[1] - 39.91640428150164) < 1e-9, JSON.stringify(geo));
+  assert.ok(Math.abs(geo.w[0] - 120.6335) < 1e-8 && Math.abs(geo.w[1] - 31.3172) < 1e-8, JSON.stringify(geo));
   // Scoped: the demo incidents lie outside the grid worker's grid.
   await wg.waitForSelector("#map[data-incidents]");
   const ownBefore = Number(await wg.getAttribute("#map", "data-incidents"));

@@ -222,6 +222,24 @@ async fn photos_are_reencoded_without_exif_and_hostile_uploads_are_refused() {
         let list: Value = r.json().await.unwrap();
         assert_eq!(list["items"].as_array().unwrap().len(), 2, "refused uploads store nothing: {list}");
         assert_eq!(audit_count(&t, "incident.photo_add").await, 1, "one audited upload");
+        // A retried upload with the same Idempotency-Key answers the first response, stores once.
+        let (ct, body) = multipart(&[("photo", Some("retry.png"), "image/png", &png)]);
+        let mut answers = vec![];
+        for _ in 0..2 {
+            let r = cmd
+                .post(t.url(&format!("/api/v1/incidents/{id}/photos")))
+                .header("x-csrf-token", &csrf)
+                .header("idempotency-key", "photo-retry-1")
+                .header("content-type", ct.clone())
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            answers.push((r.status().as_u16(), r.text().await.unwrap()));
+        }
+        assert_eq!(answers[0].0, 201, "{answers:?}");
+        assert_eq!(answers[0], answers[1], "the retry replays the first answer");
+        assert_eq!(audit_count(&t, "incident.photo_add").await, 2, "stored once");
         // The timeline says so.
         let page = cmd.get(t.url(&format!("/incidents/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("上传了 2 张现场照片"), "timeline entry");
