@@ -226,7 +226,7 @@ fn e(lang: Lang) -> impl Fn(tongxin_app::AppError) -> ApiError {
 
 /// The photos of an incident.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/photos", tag = "incidents", params(("id" = i64, Path, description = "Incident id")),
-    responses((status = 200, description = "{items: [PhotoItem]}"), (status = 404, body = Problem)))]
+    responses((status = 200, description = "{items: [PhotoItem]}"), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn list(
     State(st): State<AppState>,
     u: ApiUser,
@@ -239,7 +239,7 @@ pub async fn list(
 /// Uploads photos of an incident (audited).
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/photos", tag = "incidents", params(("id" = i64, Path, description = "Incident id")),
     request_body(content = PhotoUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "{items: [PhotoItem]}"), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, description = "{items: [PhotoItem]}"), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn upload(
     State(st): State<AppState>,
@@ -263,7 +263,9 @@ pub async fn upload(
 
 /// One photo (the image bytes).
 #[utoipa::path(get, path = "/api/v1/incidents/photos/{id}", tag = "incidents", params(("id" = i64, Path, description = "Photo id")),
-    responses((status = 200, description = "image/jpeg or image/png", content_type = "image/jpeg"), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The image, as the server re-encoded it",
+                content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+              (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn image(State(st): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let (m, bytes) = st.app.incident_photo(&u.authed.actor, id).await.map_err(e(u.ctx.lang))?;
     Ok(image_response(&m, bytes))
