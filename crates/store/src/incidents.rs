@@ -277,7 +277,7 @@ pub async fn merge(tx: &mut Tx, dup: i64, into: i64, now: i64) -> Result<bool> {
     if r.rows_affected() != 1 {
         return Ok(false);
     }
-    for t in ["incident_reporters", "incident_timeline", "sitreps"] {
+    for t in ["incident_reporters", "incident_timeline", "sitreps", "incident_photos"] {
         sqlx::query(&format!("UPDATE {t} SET incident_id = $1 WHERE incident_id = $2"))
             .bind(into)
             .bind(dup)

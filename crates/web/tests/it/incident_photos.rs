@@ -378,3 +378,28 @@ async fn the_demo_incident_has_a_drawn_photo() {
         t.stop().await;
     }
 }
+
+#[tokio::test]
+async fn merging_a_duplicate_keeps_its_photos_on_the_merged_incident() {
+    for t in apps().await {
+        let (cmd, csrf) = t.login("commander").await;
+        let png = png_with_exif();
+        let into = report(&t, &cmd, &csrf, "平江路积水", "320508018000", 120.6335, 31.3172).await;
+        let dup = report(&t, &cmd, &csrf, "平江路积水（重复）", "320508018000", 120.6336, 31.3173).await;
+        let (s, _, v) = upload(&t, &cmd, &csrf, dup, &[("photo", Some("dup.png"), "image/png", &png)]).await;
+        assert_eq!(s, 201, "{v}");
+        let r = cmd
+            .post(t.url(&format!("/api/v1/incidents/{dup}/merge")))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"into": into}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+        let r = cmd.get(t.url(&format!("/api/v1/incidents/{into}/photos"))).send().await.unwrap();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["items"][0]["incident_id"], into);
+        t.stop().await;
+    }
+}
