@@ -35,19 +35,33 @@ pub fn entry_hash(e: &AuditEntry, prev_hash: &str) -> String {
     hex::encode(Sha256::digest(e.canonical(prev_hash)))
 }
 
-/// Appends a record inside `tx`. The head row update serialises concurrent appends on
-/// PostgreSQL (row lock until commit), so the chain never forks.
+/// Appends a record inside `tx`. The head row is locked by the first append of the outer
+/// transaction (PostgreSQL: `FOR UPDATE`, held until COMMIT), so the chain never forks across
+/// nodes; within the transaction the head moves in memory and is written back once at COMMIT.
 pub async fn append(tx: &mut Tx, input: AuditInput) -> Result<i64> {
     append_at(tx, input, now_ms()).await
 }
 
+/// The chain's head (last seq, its hash) as `tx` sees it; read and locked on first use.
+async fn head(tx: &mut Tx) -> Result<(i64, String)> {
+    if let Some(h) = &tx.batch().audit_head {
+        return Ok(h.clone());
+    }
+    let sql = match tx.backend() {
+        crate::Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        // BEGIN IMMEDIATE already holds SQLite's one write lock.
+        crate::Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+    };
+    let r = sqlx::query(sql).fetch_one(&mut **tx).await?;
+    let h = (col::<i64>(&r, "seq")?, col::<String>(&r, "hash")?);
+    tx.batch().audit_head = Some(h.clone());
+    Ok(h)
+}
+
 /// Appends a record with a given time (imports and tests of retention).
 pub async fn append_at(tx: &mut Tx, input: AuditInput, at_ms: i64) -> Result<i64> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut **tx)
-        .await?;
-    let seq: i64 = col(&head, "seq")?;
-    let prev: String = col(&head, "hash")?;
+    let (last, prev) = head(tx).await?;
+    let seq = last + 1;
     let e = AuditEntry {
         seq,
         at_ms,
@@ -83,7 +97,9 @@ pub async fn append_at(tx: &mut Tx, input: AuditInput, at_ms: i64) -> Result<i64
     .bind(hash.clone())
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await?;
+    let b = tx.batch();
+    b.audit_head = Some((seq, hash));
+    b.head_dirty = true;
     Ok(seq)
 }
 
@@ -92,10 +108,7 @@ pub async fn append_at(tx: &mut Tx, input: AuditInput, at_ms: i64) -> Result<i64
 /// same transaction. Returns the number of records removed.
 pub async fn prune(tx: &mut Tx, before_ms: i64, by: AuditInput) -> Result<i64> {
     // Lock the head first so no append interleaves.
-    let head =
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash").fetch_one(&mut **tx).await?;
-    let head_seq: i64 = col(&head, "seq")?;
-    let head_hash: String = col(&head, "hash")?;
+    let (head_seq, head_hash) = head(tx).await?;
     let keep = sqlx::query("SELECT seq, prev_hash FROM audit_log WHERE at >= $1 ORDER BY seq LIMIT 1")
         .bind(before_ms)
         .fetch_optional(&mut **tx)

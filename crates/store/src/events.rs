@@ -58,8 +58,10 @@ pub struct EventRow {
 
 /// Publishes inside `tx`; visible to readers when `tx` commits.
 pub async fn publish(tx: &mut Tx, backend: Backend, e: &NewEvent) -> Result<i64> {
-    if backend == Backend::Postgres {
+    // Once per outer transaction: the lock is held until its COMMIT anyway.
+    if backend == Backend::Postgres && !tx.batch().events_locked {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
+        tx.batch().events_locked = true;
     }
     let r = sqlx::query(
         "INSERT INTO events (at, topic, kind, division_path, org_id, user_id, public, payload) \
@@ -77,7 +79,8 @@ pub async fn publish(tx: &mut Tx, backend: Backend, e: &NewEvent) -> Result<i64>
     .await?;
     let id: i64 = col(&r, "id")?;
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+        // One NOTIFY per outer transaction, sent with its COMMIT (listeners read the table).
+        tx.batch().notify = true;
     }
     Ok(id)
 }

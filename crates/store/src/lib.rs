@@ -148,7 +148,7 @@ impl Store {
                 };
                 let write = opts().max_connections(1).connect(&cfg.url).await?;
                 let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
-                let group = std::sync::Arc::new(tx::GroupWriter::new(write.clone(), "BEGIN IMMEDIATE"));
+                let group = std::sync::Arc::new(tx::GroupWriter::new(write.clone(), Backend::Sqlite));
                 Ok(Store { read, write, backend, url: cfg.url.clone().into(), group })
             }
             Backend::Postgres => {
@@ -171,7 +171,7 @@ impl Store {
                     })
                     .connect(&cfg.url)
                     .await?;
-                let group = std::sync::Arc::new(tx::GroupWriter::new(pool.clone(), "BEGIN"));
+                let group = std::sync::Arc::new(tx::GroupWriter::new(pool.clone(), Backend::Postgres));
                 Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into(), group })
             }
         }

@@ -16,8 +16,13 @@
 //!   lock serialises the transactions that append to it until they commit, so one transaction per
 //!   request would pay one WAL flush each in turn (measured: 339 writes/s). Several nodes each
 //!   batch their own requests; their batches take turns on the head row.
+//! - What the requests of one outer transaction share is kept in [`Batch`] and written once,
+//!   just before its COMMIT: the audit chain's head (read, and locked on PostgreSQL, by the first
+//!   append; every later append of the batch continues it in memory) and, on PostgreSQL, the
+//!   events lock and one NOTIFY for the whole batch. A request's savepoint snapshots it, so a
+//!   rolled-back request takes its share back with its rows.
 
-use crate::{Result, StoreError};
+use crate::{Backend, Result, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Executor};
@@ -57,10 +62,48 @@ pub(crate) struct Writer {
     pending: usize,
     /// Recent outer transactions whose COMMIT failed, so their requests can learn it.
     failed: VecDeque<(u64, String)>,
+    backend: Backend,
+    /// Shared state of the open outer transaction, and its snapshot at the open savepoint.
+    batch: Batch,
+    saved: Batch,
+}
+
+/// What the requests of one outer transaction share; written once before its COMMIT.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Batch {
+    /// The audit chain's head (last seq, its hash) as of this transaction, once read.
+    pub(crate) audit_head: Option<(i64, String)>,
+    /// The head moved: write it back before COMMIT.
+    pub(crate) head_dirty: bool,
+    /// PostgreSQL: the events lock (event ids commit in order) is held.
+    pub(crate) events_locked: bool,
+    /// PostgreSQL: events were published; one NOTIFY at COMMIT wakes the other nodes.
+    pub(crate) notify: bool,
+}
+
+impl Batch {
+    /// Writes the shared state into the transaction, just before COMMIT.
+    async fn write(&self, c: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {
+        if let (true, Some((seq, hash))) = (self.head_dirty, &self.audit_head) {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(*seq)
+                .bind(hash.clone())
+                .execute(&mut *c)
+                .await?;
+        }
+        if self.notify {
+            sqlx::query("SELECT pg_notify($1, 'batch')").bind(crate::events::CHANNEL).execute(&mut *c).await?;
+        }
+        Ok(())
+    }
 }
 
 impl GroupWriter {
-    pub(crate) fn new(pool: AnyPool, begin_sql: &'static str) -> GroupWriter {
+    pub(crate) fn new(pool: AnyPool, backend: Backend) -> GroupWriter {
+        let begin_sql = match backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
         GroupWriter {
             state: Arc::new(Mutex::new(Writer {
                 pool,
@@ -70,6 +113,9 @@ impl GroupWriter {
                 epoch: 0,
                 pending: 0,
                 failed: VecDeque::new(),
+                backend,
+                batch: Batch::default(),
+                saved: Batch::default(),
             })),
         }
     }
@@ -87,6 +133,7 @@ impl GroupWriter {
         }
         w.conn_mut().execute("SAVEPOINT tx").await?;
         w.in_savepoint = true;
+        w.saved = w.batch.clone();
         Ok(Tx { held: Some(w) })
     }
 
@@ -127,8 +174,10 @@ impl Writer {
             self.abandon(e.to_string()).await;
             return Err(StoreError::Db(e));
         }
+        self.batch = std::mem::take(&mut self.saved);
         if self.pending == 0 {
             if let Some(mut c) = self.conn.take() {
+                self.batch = Batch::default();
                 c.execute("ROLLBACK").await?;
             }
         }
@@ -136,6 +185,7 @@ impl Writer {
     }
 
     async fn abandon(&mut self, why: String) {
+        self.batch = Batch::default();
         if let Some(mut c) = self.conn.take() {
             let _ = c.execute("ROLLBACK").await;
             if self.pending > 0 {
@@ -165,10 +215,15 @@ impl Writer {
     /// Commits the open outer transaction: one fsync for every request released into it.
     async fn flush(&mut self) -> Result<()> {
         let Some(mut c) = self.conn.take() else { return Ok(()) };
+        let batch = std::mem::take(&mut self.batch);
         let epoch = self.epoch;
         self.epoch += 1;
         self.pending = 0;
-        match c.execute("COMMIT").await {
+        let done = match batch.write(&mut c).await {
+            Ok(()) => c.execute("COMMIT").await.map(drop),
+            Err(e) => Err(e),
+        };
+        match done {
             Ok(_) => Ok(()),
             Err(e) => {
                 let _ = c.execute("ROLLBACK").await;
@@ -181,6 +236,16 @@ impl Writer {
 }
 
 impl Tx {
+    /// The state shared by the requests of the open outer transaction.
+    pub(crate) fn batch(&mut self) -> &mut Batch {
+        &mut self.held.as_mut().expect("writer held").batch
+    }
+
+    /// The backend the transaction runs on.
+    pub(crate) fn backend(&self) -> Backend {
+        self.held.as_ref().expect("writer held").backend
+    }
+
     /// Commits. Returns once the changes are durable on disk. (The error type is sqlx's, as
     /// for a plain sqlx transaction.)
     pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {

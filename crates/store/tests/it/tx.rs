@@ -1,6 +1,26 @@
 use super::{dbs, load_mini};
+use tongxin_store::audit::{append, AuditInput, VerifyOutcome};
+use tongxin_store::events::{publish, NewEvent};
 use tongxin_store::users::{create, NewUser};
 use tongxin_store::StoreError;
+
+/// An audit record and a live event, as every request writes them.
+async fn audit_and_event(tx: &mut tongxin_store::Tx, s: &tongxin_store::Store, name: &str) {
+    let input = AuditInput {
+        action: "test.create".into(),
+        object_type: "user".into(),
+        object_id: name.into(),
+        ..Default::default()
+    };
+    append(tx, input).await.unwrap();
+    let e = NewEvent {
+        topic: "test".into(),
+        kind: name.into(),
+        division_path: "320500000000/".into(),
+        ..Default::default()
+    };
+    publish(tx, s.backend(), &e).await.unwrap();
+}
 
 fn user(name: &str) -> NewUser {
     NewUser {
@@ -46,8 +66,9 @@ async fn committed_write_is_visible_to_readers() {
     }
 }
 
-/// Many requests commit at once (group commit on SQLite): every acknowledged one is saved,
-/// and the ones that failed or rolled back leave nothing, whatever batch they shared.
+/// Many requests commit at once (group commit): every acknowledged one is saved, and the ones
+/// that failed or rolled back leave nothing, whatever batch they shared — not even their audit
+/// records or events: the audit chain (whose head a batch keeps in memory) has no gap or fork.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_commits_land_and_failures_stay_out() {
     for db in dbs().await {
@@ -63,6 +84,7 @@ async fn concurrent_commits_land_and_failures_stay_out() {
                 let name = format!("c{i}");
                 let mut tx = s.begin().await.unwrap();
                 create(&mut tx, &user(&name)).await.unwrap();
+                audit_and_event(&mut tx, &s, &name).await;
                 match i % 6 {
                     // A request that fails half-way: dropped, as the `?` operator does.
                     0 => {
@@ -99,11 +121,20 @@ async fn concurrent_commits_land_and_failures_stay_out() {
         // A later commit must not carry a dropped request's changes along.
         let mut tx = s.begin().await.unwrap();
         create(&mut tx, &user("after")).await.unwrap();
+        audit_and_event(&mut tx, &s, "after").await;
         tx.commit().await.unwrap();
         for n in &dropped {
             assert!(s.user_by_username(n).await.is_err(), "{n} was rolled back but is saved on {:?}", s.backend());
         }
         assert_eq!(s.user_count().await.unwrap(), saved.len() as i64 + 1);
+        let records = saved.len() as i64 + 1;
+        assert_eq!(s.audit_verify().await.unwrap(), VerifyOutcome::Intact { records }, "on {:?}", s.backend());
+        let events = s.events_after(0, 1000).await.unwrap();
+        let mut kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        kinds.sort();
+        let mut want: Vec<&str> = saved.iter().map(String::as_str).chain(["after"]).collect();
+        want.sort();
+        assert_eq!(kinds, want, "events of exactly the saved requests on {:?}", s.backend());
         db.cleanup().await;
     }
 }
