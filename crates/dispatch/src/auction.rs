@@ -39,10 +39,12 @@ struct Market<'g> {
     owner: Vec<u32>,
     profit: Vec<i64>,
     holds: Vec<u32>,
+    /// Last ε (1 for the exact auction).
+    eps_stop: i64,
 }
 
 impl<'g> Market<'g> {
-    fn new(g: &'g CandidateGraph) -> Self {
+    fn new(g: &'g CandidateGraph, exact: bool) -> Self {
         let row_start = row_starts(g);
         let slots = *row_start.last().expect("row starts") as usize;
         let m = g.responder_count();
@@ -50,25 +52,10 @@ impl<'g> Market<'g> {
         for (i, &h) in g.head.iter().enumerate() {
             row_task.extend(std::iter::repeat_n(i as u32, h as usize));
         }
-        let mut rev_off = vec![0u32; m + 1];
-        for &c in &g.cols {
-            rev_off[c as usize + 1] += 1;
-        }
-        for j in 0..m {
-            rev_off[j + 1] += rev_off[j];
-        }
-        let mut fill = rev_off.clone();
-        let mut rev = vec![(0u32, 0u32); g.cols.len()];
-        for t in 0..g.task_count() {
-            for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
-                let c = g.cols[e] as usize;
-                rev[fill[c] as usize] = (t as u32, g.costs[e]);
-                fill[c] += 1;
-            }
-        }
+        let (rev_off, rev) = crate::solve::reverse_arcs(g);
         Market {
             g,
-            scale: slots as i64 + 1,
+            scale: if exact { slots as i64 + 1 } else { 1 },
             row_task,
             row_start,
             rev_off,
@@ -77,6 +64,7 @@ impl<'g> Market<'g> {
             owner: vec![NONE; m],
             profit: vec![0; slots],
             holds: vec![NONE; slots],
+            eps_stop: 1,
         }
     }
 
@@ -164,12 +152,23 @@ impl<'g> Market<'g> {
 
 /// Solves the dispatch flow exactly by ε-scaling forward–reverse auction.
 pub fn solve_auction(g: &CandidateGraph) -> Assignment {
-    let mut mk = Market::new(g);
+    let mut mk = Market::new(g, true);
     let max_w = (0..g.task_count()).map(|t| g.penalty[t] * mk.scale).max().unwrap_or(1);
     let all: Vec<u32> = (0..mk.holds.len() as u32).collect();
     mk.run(max_w / THETA, all);
     let row_start = mk.row_start.clone();
     collect(g, &mk.holds, &row_start, SolveMethod::Auction)
+}
+
+/// The auction on unscaled weights, stopped at `eps_stop`: ε-optimal prices and the matching
+/// (`holds[slot]` = responder column or `NONE`), a warm start for exact shortest paths.
+pub(crate) fn auction_warm_start(g: &CandidateGraph, eps_stop: i64) -> (Vec<i64>, Vec<u32>) {
+    let mut mk = Market::new(g, false);
+    let max_w = (0..g.task_count()).map(|t| g.penalty[t]).max().unwrap_or(1);
+    let all: Vec<u32> = (0..mk.holds.len() as u32).collect();
+    mk.eps_stop = eps_stop.max(1);
+    mk.run(max_w / THETA, all);
+    (mk.price, mk.holds)
 }
 
 impl Market<'_> {
@@ -188,10 +187,10 @@ impl Market<'_> {
                     self.offer(j, eps, &mut reverse);
                 }
             }
-            if eps == 1 {
+            if eps <= self.eps_stop {
                 break;
             }
-            eps = (eps / THETA).max(1);
+            eps = (eps / THETA).max(self.eps_stop);
             // Keep the matches that satisfy the smaller ε; the others bid again, and the
             // responders they leave lower their prices in reverse iterations.
             for i in 0..slots as u32 {

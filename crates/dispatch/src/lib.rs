@@ -36,8 +36,8 @@ pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdge
 pub use index::{best_for_task, candidates, candidates_with_threads, Candidate, ResponderIndex};
 pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
 pub use solve::{
-    solve, solve_in_parts, solve_with_budget, solve_with_threads, AssignedPair, Assignment, SolveMethod,
-    UnfilledReason, UnfilledTask,
+    solve, solve_in_parts, solve_saturated, solve_warm, solve_with_budget, solve_with_threads, AssignedPair,
+    Assignment, SolveMethod, UnfilledReason, UnfilledTask,
 };
 
 /// Candidates then exact solve: the whole dispatch of `tasks` with `k` candidates each.
