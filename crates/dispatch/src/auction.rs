@@ -15,9 +15,13 @@
 //! price lowers it to attract its best slot, or drops it to zero). Bids are local and prices
 //! carry over between phases, so a tight region is settled by a few rounds of bidding instead
 //! of one search per slot as in the shortest-path method. [`crate::solve()`] starts with
-//! shortest paths and switches to this auction when the market turns out to be saturated.
-//! (Seeding the auction with the shortest-path potentials was measured slower than starting
-//! from zero prices: exact but partial potentials are a poor start at penalty-sized ε.)
+//! shortest paths; when the market turns out to be saturated it runs this auction on unscaled
+//! weights, stops at ε = 16 metres and finishes exactly with shortest paths from the prices
+//! ([`crate::solve::solve_saturated`]): the last phases of the scaled auction (ε below one
+//! metre) each re-bid about half of the slots, while the finish from near-optimal prices scans
+//! only a few columns per slot. [`solve_auction`], the scaled auction to ε = 1, is the exact
+//! fallback. (Seeding the auction with the shortest-path potentials was measured slower than
+//! starting from zero prices: exact but partial potentials are a poor start at penalty-sized ε.)
 
 use crate::graph::CandidateGraph;
 use crate::solve::{collect, row_starts, Assignment, SolveMethod, NONE};
@@ -32,9 +36,11 @@ struct Market<'g> {
     scale: i64,
     row_task: Vec<u32>,
     row_start: Vec<u32>,
-    /// Tasks listing each responder, with the arc's cost: `rev[rev_off[j]..rev_off[j + 1]]`.
+    /// The slots that can take each responder, with the arc's weight, one entry per task:
+    /// `(first slot, number of slots, weight)` in `rev[rev_off[j]..rev_off[j + 1]]` (inline,
+    /// so that an offer reads no task data).
     rev_off: Vec<u32>,
-    rev: Vec<(u32, u32)>,
+    rev: Vec<(u32, u32, i64)>,
     price: Vec<i64>,
     owner: Vec<u32>,
     profit: Vec<i64>,
@@ -53,9 +59,17 @@ impl<'g> Market<'g> {
             row_task.extend(std::iter::repeat_n(i as u32, h as usize));
         }
         let (rev_off, rev) = crate::solve::reverse_arcs(g);
+        let scale = if exact { slots as i64 + 1 } else { 1 };
+        let rev = rev
+            .into_iter()
+            .map(|(t, cost)| {
+                let (a, z) = (row_start[t as usize], row_start[t as usize + 1]);
+                (a, z - a, (g.penalty[t as usize] - cost as i64) * scale)
+            })
+            .collect();
         Market {
             g,
-            scale: if exact { slots as i64 + 1 } else { 1 },
+            scale,
             row_task,
             row_start,
             rev_off,
@@ -117,9 +131,8 @@ impl<'g> Market<'g> {
     /// Reverse iteration: unmatched responder `j` with a positive price.
     fn offer(&mut self, j: u32, eps: i64, queue: &mut Vec<u32>) {
         let (mut best, mut who, mut w_best, mut second) = (i64::MIN, NONE, 0i64, 0i64);
-        for &(t, cost) in &self.rev[self.rev_off[j as usize] as usize..self.rev_off[j as usize + 1] as usize] {
-            let w = self.weight(t as usize, cost);
-            for i in self.row_start[t as usize]..self.row_start[t as usize + 1] {
+        for &(first, n, w) in &self.rev[self.rev_off[j as usize] as usize..self.rev_off[j as usize + 1] as usize] {
+            for i in first..first + n {
                 let v = w - self.profit[i as usize];
                 if v > best {
                     second = second.max(best);

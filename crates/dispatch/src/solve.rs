@@ -14,9 +14,33 @@
 //! responder at its first scan (a heap-free fast path), and where contention is local each
 //! Dijkstra touches only a small neighbourhood and stops at the first free column. General
 //! min-cost-flow codes solve the generic network and are much slower here (OR-Tools: about
-//! 100× on the 10,000-task bench). When the market is saturated, every slot added re-explores
-//! a large tight region; past a work budget the solve switches to the ε-scaling auction of
-//! [`crate::auction`], which settles such regions with local bids.
+//! 100× on the 10,000-task bench).
+//!
+//! When the market is saturated, every slot added re-explores a large tight region. Past a work
+//! budget the solve switches to [`solve_saturated`]. The ε-scaling auction of
+//! [`crate::auction`] on unscaled integer weights, stopped at a small ε (16 metres), gives
+//! prices within ε of optimal duals and a matching that is mostly optimal under them. Exact
+//! shortest paths on the residual network then finish from those prices (a pseudoflow start):
+//!
+//! 1. A row keeps its match if that is exactly its cheapest arc under the prices (including its
+//!    unfilled column); the other rows are taken out.
+//! 2. Each free column's price drops as far as the kept rows allow. A free column that keeps a
+//!    price is a node with a deficit of one unit: its arc to the sink carries a unit that no row
+//!    sends yet, which keeps every reduced cost non-negative.
+//! 3. Each row taken out is placed along a shortest path (Dijkstra on reduced costs, as above)
+//!    to the nearest free column, priced or not, or to its unfilled column. The paths are short
+//!    because the prices are nearly right.
+//! 4. Each column still priced receives one unit from the sink along a shortest path searched
+//!    backwards from it. The path leaves the sink by freeing an assigned column (cost: its
+//!    price) or by taking a row off its unfilled column, and then moves rows one column on each.
+//!
+//! Each step is a shortest-path augmentation followed by a potential update, so reduced costs
+//! stay non-negative. At the end no priced free column is left, and plan and potentials meet the
+//! optimality conditions exactly. The plan is returned only if it passes the LP-duality
+//! certificate (`Solver::certify`), in release builds too. If it does not, or the finish runs
+//! over a work budget, the exact auction with weights scaled by slots + 1 runs instead. On the
+//! 100 000-task bench this replaces 24 scaled auction phases by 13 unscaled ones and a finish
+//! that scans a few hundred thousand columns.
 //!
 //! Two facts keep the unfilled columns cheap: a free unfilled column of a task always has
 //! potential 0 (columns are never freed again once taken, and only scanned columns change
@@ -568,8 +592,10 @@ pub(crate) fn reverse_arcs(g: &CandidateGraph) -> (Vec<u32>, Vec<(u32, u32)>) {
 /// solve gives up on the warm start and runs the exact auction instead.
 const WARM_SCAN_BUDGET_PER_SLOT: usize = 64;
 
-/// ε at which the warm-start auction stops (metres of travel, unscaled).
-const WARM_EPS: i64 = 1;
+/// ε at which the warm-start auction stops (metres of travel, unscaled). On the 100 000-task
+/// bench the solve took 7.2 s of CPU stopping at ε = 1, 6.3 s at 3, 6.2 s at 14 and 6.0 s at 59
+/// (the finish grows with ε: at 238 it scanned 15× more columns). 16 keeps the finish small.
+const WARM_EPS: i64 = 16;
 
 /// Exact solve of a saturated market: the ε-scaling auction on unscaled weights down to a
 /// small ε gives near-optimal prices fast; exact shortest augmenting paths then finish from
