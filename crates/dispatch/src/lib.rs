@@ -6,8 +6,9 @@
 //!   [`ResponderIndex::set_busy`]).
 //! - [`candidates`]: each task's K nearest eligible free responders → [`CandidateGraph`].
 //! - [`solve`]: the exact min-cost-flow optimum on that graph → [`Assignment`] (filled pairs,
-//!   unfilled slots with reasons, total cost): shortest augmenting paths, or an ε-scaling
-//!   auction when the market turns out saturated; independent parts of the graph (no shared
+//!   unfilled slots with reasons, total cost): shortest augmenting paths; when the market turns
+//!   out saturated, an ε-scaling auction to near-optimal prices finished exactly by shortest
+//!   paths from them ([`solve_saturated`]); independent parts of the graph (no shared
 //!   responder) are solved on separate cores. [`dispatch`] does both steps.
 //! - [`best_for_task`]: the fast path for one urgent task, without re-solving.
 //! - [`Claims`]: offer → accept / decline / timeout → re-offer, safe under concurrency.
