@@ -15,9 +15,13 @@
 //! price lowers it to attract its best slot, or drops it to zero). Bids are local and prices
 //! carry over between phases, so a tight region is settled by a few rounds of bidding instead
 //! of one search per slot as in the shortest-path method. [`crate::solve()`] starts with
-//! shortest paths and switches to this auction when the market turns out to be saturated.
-//! (Seeding the auction with the shortest-path potentials was measured slower than starting
-//! from zero prices: exact but partial potentials are a poor start at penalty-sized ε.)
+//! shortest paths; when the market turns out to be saturated it runs this auction on unscaled
+//! weights, stops at ε = 16 metres and finishes exactly with shortest paths from the prices
+//! ([`crate::solve::solve_saturated`]): the last phases of the scaled auction (ε below one
+//! metre) each re-bid about half of the slots, while the finish from near-optimal prices scans
+//! only a few columns per slot. [`solve_auction`], the scaled auction to ε = 1, is the exact
+//! fallback. (Seeding the auction with the shortest-path potentials was measured slower than
+//! starting from zero prices: exact but partial potentials are a poor start at penalty-sized ε.)
 
 use crate::graph::CandidateGraph;
 use crate::solve::{collect, row_starts, Assignment, SolveMethod, NONE};
@@ -32,17 +36,21 @@ struct Market<'g> {
     scale: i64,
     row_task: Vec<u32>,
     row_start: Vec<u32>,
-    /// Tasks listing each responder, with the arc's cost: `rev[rev_off[j]..rev_off[j + 1]]`.
+    /// The slots that can take each responder, with the arc's weight, one entry per task:
+    /// `(first slot, number of slots, weight)` in `rev[rev_off[j]..rev_off[j + 1]]` (inline,
+    /// so that an offer reads no task data).
     rev_off: Vec<u32>,
-    rev: Vec<(u32, u32)>,
+    rev: Vec<(u32, u32, i64)>,
     price: Vec<i64>,
     owner: Vec<u32>,
     profit: Vec<i64>,
     holds: Vec<u32>,
+    /// Last ε (1 for the exact auction).
+    eps_stop: i64,
 }
 
 impl<'g> Market<'g> {
-    fn new(g: &'g CandidateGraph) -> Self {
+    fn new(g: &'g CandidateGraph, exact: bool) -> Self {
         let row_start = row_starts(g);
         let slots = *row_start.last().expect("row starts") as usize;
         let m = g.responder_count();
@@ -50,25 +58,18 @@ impl<'g> Market<'g> {
         for (i, &h) in g.head.iter().enumerate() {
             row_task.extend(std::iter::repeat_n(i as u32, h as usize));
         }
-        let mut rev_off = vec![0u32; m + 1];
-        for &c in &g.cols {
-            rev_off[c as usize + 1] += 1;
-        }
-        for j in 0..m {
-            rev_off[j + 1] += rev_off[j];
-        }
-        let mut fill = rev_off.clone();
-        let mut rev = vec![(0u32, 0u32); g.cols.len()];
-        for t in 0..g.task_count() {
-            for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
-                let c = g.cols[e] as usize;
-                rev[fill[c] as usize] = (t as u32, g.costs[e]);
-                fill[c] += 1;
-            }
-        }
+        let (rev_off, rev) = crate::solve::reverse_arcs(g);
+        let scale = if exact { slots as i64 + 1 } else { 1 };
+        let rev = rev
+            .into_iter()
+            .map(|(t, cost)| {
+                let (a, z) = (row_start[t as usize], row_start[t as usize + 1]);
+                (a, z - a, (g.penalty[t as usize] - cost as i64) * scale)
+            })
+            .collect();
         Market {
             g,
-            scale: slots as i64 + 1,
+            scale,
             row_task,
             row_start,
             rev_off,
@@ -77,6 +78,7 @@ impl<'g> Market<'g> {
             owner: vec![NONE; m],
             profit: vec![0; slots],
             holds: vec![NONE; slots],
+            eps_stop: 1,
         }
     }
 
@@ -129,9 +131,8 @@ impl<'g> Market<'g> {
     /// Reverse iteration: unmatched responder `j` with a positive price.
     fn offer(&mut self, j: u32, eps: i64, queue: &mut Vec<u32>) {
         let (mut best, mut who, mut w_best, mut second) = (i64::MIN, NONE, 0i64, 0i64);
-        for &(t, cost) in &self.rev[self.rev_off[j as usize] as usize..self.rev_off[j as usize + 1] as usize] {
-            let w = self.weight(t as usize, cost);
-            for i in self.row_start[t as usize]..self.row_start[t as usize + 1] {
+        for &(first, n, w) in &self.rev[self.rev_off[j as usize] as usize..self.rev_off[j as usize + 1] as usize] {
+            for i in first..first + n {
                 let v = w - self.profit[i as usize];
                 if v > best {
                     second = second.max(best);
@@ -164,12 +165,23 @@ impl<'g> Market<'g> {
 
 /// Solves the dispatch flow exactly by ε-scaling forward–reverse auction.
 pub fn solve_auction(g: &CandidateGraph) -> Assignment {
-    let mut mk = Market::new(g);
+    let mut mk = Market::new(g, true);
     let max_w = (0..g.task_count()).map(|t| g.penalty[t] * mk.scale).max().unwrap_or(1);
     let all: Vec<u32> = (0..mk.holds.len() as u32).collect();
     mk.run(max_w / THETA, all);
     let row_start = mk.row_start.clone();
     collect(g, &mk.holds, &row_start, SolveMethod::Auction)
+}
+
+/// The auction on unscaled weights, stopped at `eps_stop`: ε-optimal prices and the matching
+/// (`holds[slot]` = responder column or `NONE`), a warm start for exact shortest paths.
+pub(crate) fn auction_warm_start(g: &CandidateGraph, eps_stop: i64) -> (Vec<i64>, Vec<u32>) {
+    let mut mk = Market::new(g, false);
+    let max_w = (0..g.task_count()).map(|t| g.penalty[t]).max().unwrap_or(1);
+    let all: Vec<u32> = (0..mk.holds.len() as u32).collect();
+    mk.eps_stop = eps_stop.max(1);
+    mk.run(max_w / THETA, all);
+    (mk.price, mk.holds)
 }
 
 impl Market<'_> {
@@ -188,10 +200,10 @@ impl Market<'_> {
                     self.offer(j, eps, &mut reverse);
                 }
             }
-            if eps == 1 {
+            if eps <= self.eps_stop {
                 break;
             }
-            eps = (eps / THETA).max(1);
+            eps = (eps / THETA).max(self.eps_stop);
             // Keep the matches that satisfy the smaller ε; the others bid again, and the
             // responders they leave lower their prices in reverse iterations.
             for i in 0..slots as u32 {

@@ -6,8 +6,9 @@
 //!   [`ResponderIndex::set_busy`]).
 //! - [`candidates`]: each task's K nearest eligible free responders → [`CandidateGraph`].
 //! - [`solve`]: the exact min-cost-flow optimum on that graph → [`Assignment`] (filled pairs,
-//!   unfilled slots with reasons, total cost): shortest augmenting paths, or an ε-scaling
-//!   auction when the market turns out saturated; independent parts of the graph (no shared
+//!   unfilled slots with reasons, total cost): shortest augmenting paths; when the market turns
+//!   out saturated, an ε-scaling auction to near-optimal prices finished exactly by shortest
+//!   paths from them ([`solve_saturated`]); independent parts of the graph (no shared
 //!   responder) are solved on separate cores. [`dispatch`] does both steps.
 //! - [`best_for_task`]: the fast path for one urgent task, without re-solving.
 //! - [`Claims`]: offer → accept / decline / timeout → re-offer, safe under concurrency.
@@ -36,8 +37,8 @@ pub use graph::{parse_dimacs, CandidateGraph, DimacsProblem, Shortfall, TaskEdge
 pub use index::{best_for_task, candidates, candidates_with_threads, Candidate, ResponderIndex};
 pub use model::{Availability, Priority, Responder, ResponderId, SkillSet, Task, TaskId, PENALTY_UNIT};
 pub use solve::{
-    solve, solve_in_parts, solve_with_budget, solve_with_threads, AssignedPair, Assignment, SolveMethod,
-    UnfilledReason, UnfilledTask,
+    solve, solve_in_parts, solve_saturated, solve_warm, solve_with_budget, solve_with_threads, AssignedPair,
+    Assignment, SolveMethod, UnfilledReason, UnfilledTask,
 };
 
 /// Candidates then exact solve: the whole dispatch of `tasks` with `k` candidates each.

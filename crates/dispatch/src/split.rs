@@ -196,8 +196,8 @@ pub(crate) fn solve_split(
         out.travel_m += plan.travel_m;
         out.penalty += plan.penalty;
         out.cost += plan.cost;
-        if plan.method == SolveMethod::Auction {
-            out.method = SolveMethod::Auction;
+        if plan.method != SolveMethod::ShortestPaths {
+            out.method = plan.method;
         }
     }
     out

@@ -5,8 +5,9 @@ use proptest::prelude::*;
 use std::collections::HashSet;
 use tongxin_dispatch::bench::{generate_responders, generate_tasks};
 use tongxin_dispatch::{
-    candidates, parse_dimacs, solve, solve_auction, solve_in_parts, solve_with_budget, Assignment, CandidateGraph,
-    GeoPoint, Priority, Responder, ResponderId, ResponderIndex, SkillSet, Task, TaskId, UnfilledReason,
+    candidates, parse_dimacs, solve, solve_auction, solve_in_parts, solve_saturated, solve_warm, solve_with_budget,
+    Assignment, CandidateGraph, GeoPoint, Priority, Responder, ResponderId, ResponderIndex, SkillSet, SolveMethod,
+    Task, TaskId, UnfilledReason,
 };
 
 fn graph_of(raw: &RawTasks, responders: usize) -> CandidateGraph {
@@ -111,6 +112,52 @@ proptest! {
             check_feasible(&g, &raw, &other);
             prop_assert_eq!(other.cost, best);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The saturated-market path: the auction on unscaled weights stopped at ε, then shortest
+    /// paths forward from the rows it left and backward from the columns it left priced. Every
+    /// instance must finish that way (no fallback: the plan passed its duality certificate) and
+    /// reach the textbook optimum. Few responders and a large ε leave many rows and priced
+    /// columns to the finish, so the backward searches run too.
+    #[test]
+    fn warm_started_paths_equal_textbook_min_cost_flow(
+        (raw, nr) in raw_tasks(10, 10, 7, 40),
+        eps in prop_oneof![Just(1i64), Just(3), Just(40), Just(1_000_000)],
+    ) {
+        let g = graph_of(&raw, nr);
+        let oracle = min_cost_flow(&parse_dimacs(&g.to_dimacs()).unwrap()).unwrap();
+        let warm = solve_warm(&g, eps);
+        prop_assert!(warm.is_some(), "the warm finish fell back");
+        let warm = warm.unwrap();
+        check_feasible(&g, &raw, &warm);
+        prop_assert_eq!(warm.cost, oracle);
+        prop_assert_eq!(warm.method, SolveMethod::AuctionThenPaths);
+        let saturated = solve_saturated(&g);
+        check_feasible(&g, &raw, &saturated);
+        prop_assert_eq!(saturated.cost, oracle);
+    }
+}
+
+/// Saturated Suzhou markets (more slots than candidates): the warm path finishes on its own,
+/// at any ε, with the optimum of the independent method.
+#[test]
+fn saturated_suzhou_markets_finish_from_auction_prices() {
+    for seed in 0..6u64 {
+        let responders = generate_responders(160, seed);
+        let tasks = generate_tasks(90, seed);
+        let index = ResponderIndex::build(&responders).unwrap();
+        let g = candidates(&index, &tasks, 6).unwrap();
+        assert!(g.slot_count() > g.responder_count() as u64, "seed {seed}: not saturated");
+        let oracle = min_cost_flow(&parse_dimacs(&g.to_dimacs()).unwrap());
+        for eps in [1, 10, 1_000, 1_000_000] {
+            let plan = solve_warm(&g, eps).unwrap_or_else(|| panic!("seed {seed}, eps {eps}: fell back"));
+            assert_eq!(Some(plan.cost), oracle, "seed {seed}, eps {eps}");
+        }
+        assert_eq!(Some(solve_with_budget(&g, 0).cost), oracle, "seed {seed}");
     }
 }
 
