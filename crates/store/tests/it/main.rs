@@ -3,6 +3,7 @@
 
 mod audit;
 mod divisions;
+mod outbox;
 mod registry;
 mod scope;
 mod tx;
