@@ -2,6 +2,7 @@
 //! PostgreSQL, each in its own database or schema.
 
 mod audit;
+mod bulk;
 mod divisions;
 mod outbox;
 mod registry;
