@@ -10,6 +10,7 @@ use std::time::Instant;
 use tongxin_domain::division::{self, DivisionRow, Level};
 use tongxin_domain::fake::{district_name, FakeOrgKind, Faker};
 use tongxin_domain::Role;
+use tongxin_store::bulk::BulkMode;
 use tongxin_store::registry::{self, NewOrg, NewVolunteer};
 use tongxin_store::{now_ms, StoreError};
 
@@ -189,7 +190,10 @@ impl App {
                 format!("the database already holds {existing} organisations; demo data not generated again"),
             )));
         }
-        let tx = self.store.begin_bulk().await?;
+        // City scale is an offline, re-runnable load (see `BulkMode::Rerunnable`); the small seed
+        // of `serve --demo` keeps the write-ahead log.
+        let mode = if scale == Scale::City { BulkMode::Rerunnable } else { BulkMode::Wal };
+        let tx = self.store.begin_bulk(mode).await?;
         let loaded = self.seed_rows(tx, scale, seed, progress).await;
         // Restore the writer's durable settings whatever happened to the load.
         let t = Instant::now();

@@ -2,7 +2,9 @@
 //! PostgreSQL, each in its own database or schema.
 
 mod audit;
+mod bulk;
 mod divisions;
+mod outbox;
 mod registry;
 mod scope;
 mod tx;
