@@ -82,6 +82,39 @@ pub async fn publish(tx: &mut Tx, backend: Backend, e: &NewEvent) -> Result<i64>
     Ok(id)
 }
 
+/// Publishes many events inside `tx` with multi-row INSERTs, in order: one ordering lock and
+/// one wake-up notification for the lot (a mass offer announces thousands of offers at once).
+pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
+    }
+    let at = now_ms();
+    crate::bulk::bulk_insert(
+        tx,
+        "events",
+        "at, topic, kind, division_path, org_id, user_id, public, payload",
+        events,
+        |q, e| {
+            q.bind(at)
+                .bind(e.topic.clone())
+                .bind(e.kind.clone())
+                .bind(e.division_path.clone())
+                .bind(e.org_id)
+                .bind(e.user_id)
+                .bind(e.public as i64)
+                .bind(e.payload.clone())
+        },
+    )
+    .await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind("batch").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Events with id greater than `after`, oldest first, at most `limit`.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>> {

@@ -1208,15 +1208,6 @@ pub async fn expired_offers(pool: &AnyPool, now: i64, limit: i64) -> Result<Vec<
     rows.iter().map(|r| Ok((col(r, "id")?, col(r, "task_id")?))).collect()
 }
 
-/// Live slot numbers of a task.
-pub async fn live_slots(tx: &mut Tx, task_id: i64) -> Result<Vec<i64>> {
-    let rows = sqlx::query("SELECT slot FROM task_assignments WHERE task_id = $1 AND live = 1")
-        .bind(task_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|r| col(r, "slot")).collect()
-}
-
 /// Volunteers who already had (and lost, declined or finished) this task: not offered again.
 pub async fn past_holders(pool: &AnyPool, task_id: i64) -> Result<Vec<i64>> {
     let rows = sqlx::query("SELECT DISTINCT volunteer_id FROM task_assignments WHERE task_id = $1")
@@ -1358,11 +1349,91 @@ pub async fn involved(pool: &AnyPool, id: i64, user_id: i64, org_id: Option<i64>
     Ok(r.is_some())
 }
 
-/// Live assignments of a task.
-pub async fn live_count(pool: &AnyPool, task_id: i64) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) AS n FROM task_assignments WHERE task_id = $1 AND live = 1")
-        .bind(task_id)
-        .fetch_one(pool)
-        .await?;
-    col(&r, "n")
+/// Rows per `IN (…)` list of ids (written as integer literals: no parameters to number).
+const IDS_PER_QUERY: usize = 1000;
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Tasks by id, in the order asked; a missing id is [`StoreError::NotFound`]. Set-based: one
+/// query per thousand ids (mass mobilisation reads thousands of tasks at once).
+pub async fn get_tasks(pool: &AnyPool, ids: &[i64]) -> Result<Vec<TaskRow>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let sql = format!("SELECT {TASK_COLS} FROM tasks WHERE id IN ({})", id_list(chunk));
+        for r in sqlx::query(&sql).fetch_all(pool).await? {
+            let t = task_of(&r)?;
+            found.insert(t.id, t);
+        }
+    }
+    ids.iter().map(|id| found.get(id).cloned().ok_or(StoreError::NotFound)).collect()
+}
+
+/// Live slot numbers of many tasks (task id → slots), inside the claiming transaction.
+pub async fn live_slots_of(tx: &mut Tx, task_ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for chunk in task_ids.chunks(IDS_PER_QUERY) {
+        let sql =
+            format!("SELECT task_id, slot FROM task_assignments WHERE live = 1 AND task_id IN ({})", id_list(chunk));
+        for r in sqlx::query(&sql).fetch_all(&mut **tx).await? {
+            out.entry(col(&r, "task_id")?).or_default().push(col(&r, "slot")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Live assignment counts of many tasks (task id → count; absent = 0).
+pub async fn live_counts(pool: &AnyPool, task_ids: &[i64]) -> Result<std::collections::HashMap<i64, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in task_ids.chunks(IDS_PER_QUERY) {
+        let sql = format!(
+            "SELECT task_id, COUNT(*) AS n FROM task_assignments WHERE live = 1 AND task_id IN ({}) GROUP BY task_id",
+            id_list(chunk)
+        );
+        for r in sqlx::query(&sql).fetch_all(pool).await? {
+            out.insert(col(&r, "task_id")?, col(&r, "n")?);
+        }
+    }
+    Ok(out)
+}
+
+/// A timeline entry to add in bulk.
+#[derive(Debug, Clone)]
+pub struct NewTimeline {
+    /// Incident.
+    pub incident_id: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// Kind.
+    pub kind: String,
+    /// Automatic (true) or written by a person.
+    pub auto: bool,
+    /// Who (user id, username).
+    pub by: Option<(i64, String)>,
+    /// Chinese text.
+    pub text_zh: String,
+    /// English text.
+    pub text_en: String,
+}
+
+/// Adds many timeline entries with multi-row INSERTs (in order).
+pub async fn add_timeline_many(tx: &mut Tx, rows: &[NewTimeline]) -> Result<()> {
+    crate::bulk::bulk_insert(
+        tx,
+        "incident_timeline",
+        "incident_id, at, kind, auto, user_id, username, text_zh, text_en",
+        rows,
+        |q, e| {
+            q.bind(e.incident_id)
+                .bind(e.at)
+                .bind(e.kind.clone())
+                .bind(e.auto as i64)
+                .bind(e.by.as_ref().map_or(0, |b| b.0))
+                .bind(e.by.as_ref().map_or(String::new(), |b| b.1.clone()))
+                .bind(e.text_zh.clone())
+                .bind(e.text_en.clone())
+        },
+    )
+    .await
 }

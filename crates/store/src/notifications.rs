@@ -110,3 +110,25 @@ impl Store {
         col(&r, "n")
     }
 }
+
+/// Inserts one notification per (user, notice) pair with multi-row INSERTs, all at one time
+/// (mass offers: thousands of inboxes in the offering transaction).
+pub async fn insert_many(tx: &mut Tx, rows: &[(i64, NewNotification)]) -> Result<()> {
+    let now = now_ms();
+    crate::bulk::bulk_insert(
+        tx,
+        "notifications",
+        "user_id, at, kind, title_zh, title_en, body, link",
+        rows,
+        |q, (u, n)| {
+            q.bind(*u)
+                .bind(now)
+                .bind(n.kind.clone())
+                .bind(n.title_zh.clone())
+                .bind(n.title_en.clone())
+                .bind(n.body.clone())
+                .bind(n.link.clone())
+        },
+    )
+    .await
+}
