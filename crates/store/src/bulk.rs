@@ -60,6 +60,35 @@ pub async fn bulk_insert_then<T>(
     Ok(affected)
 }
 
+/// As [`bulk_insert`], returning the new rows' ids in input order (identity values follow the
+/// VALUES order on both backends; the order of RETURNING rows is not promised, so they are
+/// sorted).
+pub async fn bulk_insert_ids<T>(
+    tx: &mut Tx,
+    table: &str,
+    cols: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(Query<'q, Any, AnyArguments<'q>>, &T) -> Query<'q, Any, AnyArguments<'q>>,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    let n = cols.split(',').count();
+    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    for chunk in rows.chunks(rows_per_insert(n)) {
+        let values =
+            if sqlite { anonymous_placeholders(chunk.len(), n) } else { crate::values_placeholders(chunk.len(), n) };
+        let sql = format!("INSERT INTO {table} ({cols}) VALUES {values} RETURNING id");
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = bind(q, r);
+        }
+        let got = q.fetch_all(&mut **tx).await.map_err(crate::map_unique)?;
+        let mut got: Vec<i64> = got.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
+        got.sort_unstable();
+        ids.extend(got);
+    }
+    Ok(ids)
+}
+
 /// `(?,?),(?,?)` for `rows` rows of `cols` columns.
 fn anonymous_placeholders(rows: usize, cols: usize) -> String {
     let one = format!("({})", vec!["?"; cols].join(","));

@@ -1010,47 +1010,26 @@ pub struct NewOffer {
 /// Inserts offers in bulk; a slot or responder already held makes the whole batch a
 /// [`StoreError::Conflict`] (the caller's transaction then rolls back). Returns ids in order.
 pub async fn insert_offers(tx: &mut Tx, rows: &[NewOffer], now: i64, expires_at: i64) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    const C: usize = 7;
-    for chunk in rows.chunks(crate::batch_rows(C + 2)) {
-        let mut sql = String::from(
-            "INSERT INTO task_assignments (task_id, slot, volunteer_id, org_id, user_id, distance_m, division_path, \
-             state, live, offered_at, expires_at) VALUES ",
-        );
-        for r in 0..chunk.len() {
-            if r > 0 {
-                sql.push(',');
-            }
-            let b = r * C;
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},'offered',1,{now},{expires_at})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
-        sql.push_str(" RETURNING id");
-        let mut q = sqlx::query(&sql);
-        for o in chunk {
-            q = q
-                .bind(o.task_id)
+    crate::bulk::bulk_insert_ids(
+        tx,
+        "task_assignments",
+        "task_id, slot, volunteer_id, org_id, user_id, distance_m, division_path, state, live, offered_at, expires_at",
+        rows,
+        |q, o| {
+            q.bind(o.task_id)
                 .bind(o.slot)
                 .bind(o.volunteer_id)
                 .bind(o.org_id)
                 .bind(o.user_id)
                 .bind(o.distance_m)
-                .bind(o.division_path.clone());
-        }
-        let rows = q.fetch_all(&mut **tx).await.map_err(map_unique)?;
-        let mut got: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
-        got.sort_unstable();
-        ids.extend(got);
-    }
-    Ok(ids)
+                .bind(o.division_path.clone())
+                .bind("offered")
+                .bind(1i64)
+                .bind(now)
+                .bind(expires_at)
+        },
+    )
+    .await
 }
 
 /// An assignment.

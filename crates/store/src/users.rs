@@ -139,19 +139,15 @@ impl Store {
 /// Creates many accounts in multi-row INSERTs (bulk loads: benchmark and demo responders);
 /// returns their ids in input order. A taken username makes the whole call a conflict.
 pub async fn create_many(tx: &mut Tx, users: &[NewUser]) -> Result<Vec<i64>> {
-    const C: usize = 9;
     let now = now_ms();
-    let mut ids = Vec::with_capacity(users.len());
-    for chunk in users.chunks(crate::batch_rows(C)) {
-        let sql = format!(
-            "INSERT INTO users (username, display_name, password_hash, role, division_code, division_path, org_id, \
-             created_at, password_changed_at) VALUES {} RETURNING id",
-            crate::values_placeholders(chunk.len(), C)
-        );
-        let mut q = sqlx::query(&sql);
-        for u in chunk {
-            q = q
-                .bind(u.username.clone())
+    crate::bulk::bulk_insert_ids(
+        tx,
+        "users",
+        "username, display_name, password_hash, role, division_code, division_path, org_id, created_at, \
+         password_changed_at",
+        users,
+        |q, u| {
+            q.bind(u.username.clone())
                 .bind(u.display_name.clone())
                 .bind(u.password_hash.clone())
                 .bind(u.role.clone())
@@ -159,13 +155,8 @@ pub async fn create_many(tx: &mut Tx, users: &[NewUser]) -> Result<Vec<i64>> {
                 .bind(u.division_path.clone())
                 .bind(u.org_id)
                 .bind(now)
-                .bind(now);
-        }
-        let rows = q.fetch_all(&mut **tx).await.map_err(map_unique)?;
-        // Identity values follow the VALUES order on both backends; RETURNING order does not.
-        let mut got: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
-        got.sort_unstable();
-        ids.extend(got);
-    }
-    Ok(ids)
+                .bind(now)
+        },
+    )
+    .await
 }
