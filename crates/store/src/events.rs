@@ -91,22 +91,22 @@ pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) ->
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
     }
+    use crate::bulk::Column::{Int, Text};
     let at = now_ms();
-    crate::bulk::bulk_insert(
+    crate::bulk::insert_columns(
         tx,
         "events",
-        "at, topic, kind, division_path, org_id, user_id, public, payload",
-        events,
-        |q, e| {
-            q.bind(at)
-                .bind(e.topic.clone())
-                .bind(e.kind.clone())
-                .bind(e.division_path.clone())
-                .bind(e.org_id)
-                .bind(e.user_id)
-                .bind(e.public as i64)
-                .bind(e.payload.clone())
-        },
+        &[
+            ("at", Int(vec![Some(at); events.len()])),
+            ("topic", Text(events.iter().map(|e| e.topic.clone()).collect())),
+            ("kind", Text(events.iter().map(|e| e.kind.clone()).collect())),
+            ("division_path", Text(events.iter().map(|e| e.division_path.clone()).collect())),
+            ("org_id", Int(events.iter().map(|e| e.org_id).collect())),
+            ("user_id", Int(events.iter().map(|e| e.user_id).collect())),
+            ("public", Int(events.iter().map(|e| Some(e.public as i64)).collect())),
+            ("payload", Text(events.iter().map(|e| e.payload.clone()).collect())),
+        ],
+        false,
     )
     .await?;
     if backend == Backend::Postgres {

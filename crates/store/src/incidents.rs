@@ -1010,24 +1010,26 @@ pub struct NewOffer {
 /// Inserts offers in bulk; a slot or responder already held makes the whole batch a
 /// [`StoreError::Conflict`] (the caller's transaction then rolls back). Returns ids in order.
 pub async fn insert_offers(tx: &mut Tx, rows: &[NewOffer], now: i64, expires_at: i64) -> Result<Vec<i64>> {
-    crate::bulk::bulk_insert_ids(
+    use crate::bulk::Column::{Int, Text};
+    let ints = |f: fn(&NewOffer) -> Option<i64>| Int(rows.iter().map(f).collect());
+    let n = rows.len();
+    crate::bulk::insert_columns(
         tx,
         "task_assignments",
-        "task_id, slot, volunteer_id, org_id, user_id, distance_m, division_path, state, live, offered_at, expires_at",
-        rows,
-        |q, o| {
-            q.bind(o.task_id)
-                .bind(o.slot)
-                .bind(o.volunteer_id)
-                .bind(o.org_id)
-                .bind(o.user_id)
-                .bind(o.distance_m)
-                .bind(o.division_path.clone())
-                .bind("offered")
-                .bind(1i64)
-                .bind(now)
-                .bind(expires_at)
-        },
+        &[
+            ("task_id", ints(|o| Some(o.task_id))),
+            ("slot", ints(|o| Some(o.slot))),
+            ("volunteer_id", ints(|o| Some(o.volunteer_id))),
+            ("org_id", ints(|o| o.org_id)),
+            ("user_id", ints(|o| o.user_id)),
+            ("distance_m", ints(|o| Some(o.distance_m))),
+            ("division_path", Text(rows.iter().map(|o| o.division_path.clone()).collect())),
+            ("state", Text(vec!["offered".into(); n])),
+            ("live", Int(vec![Some(1); n])),
+            ("offered_at", Int(vec![Some(now); n])),
+            ("expires_at", Int(vec![Some(expires_at); n])),
+        ],
+        true,
     )
     .await
 }
@@ -1398,21 +1400,22 @@ pub struct NewTimeline {
 
 /// Adds many timeline entries with multi-row INSERTs (in order).
 pub async fn add_timeline_many(tx: &mut Tx, rows: &[NewTimeline]) -> Result<()> {
-    crate::bulk::bulk_insert(
+    use crate::bulk::Column::{Int, Text};
+    crate::bulk::insert_columns(
         tx,
         "incident_timeline",
-        "incident_id, at, kind, auto, user_id, username, text_zh, text_en",
-        rows,
-        |q, e| {
-            q.bind(e.incident_id)
-                .bind(e.at)
-                .bind(e.kind.clone())
-                .bind(e.auto as i64)
-                .bind(e.by.as_ref().map_or(0, |b| b.0))
-                .bind(e.by.as_ref().map_or(String::new(), |b| b.1.clone()))
-                .bind(e.text_zh.clone())
-                .bind(e.text_en.clone())
-        },
+        &[
+            ("incident_id", Int(rows.iter().map(|e| Some(e.incident_id)).collect())),
+            ("at", Int(rows.iter().map(|e| Some(e.at)).collect())),
+            ("kind", Text(rows.iter().map(|e| e.kind.clone()).collect())),
+            ("auto", Int(rows.iter().map(|e| Some(e.auto as i64)).collect())),
+            ("user_id", Int(rows.iter().map(|e| Some(e.by.as_ref().map_or(0, |b| b.0))).collect())),
+            ("username", Text(rows.iter().map(|e| e.by.as_ref().map_or(String::new(), |b| b.1.clone())).collect())),
+            ("text_zh", Text(rows.iter().map(|e| e.text_zh.clone()).collect())),
+            ("text_en", Text(rows.iter().map(|e| e.text_en.clone()).collect())),
+        ],
+        false,
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -114,21 +114,23 @@ impl Store {
 /// Inserts one notification per (user, notice) pair with multi-row INSERTs, all at one time
 /// (mass offers: thousands of inboxes in the offering transaction).
 pub async fn insert_many(tx: &mut Tx, rows: &[(i64, NewNotification)]) -> Result<()> {
+    use crate::bulk::Column::{Int, Text};
     let now = now_ms();
-    crate::bulk::bulk_insert(
+    let text = |f: fn(&NewNotification) -> &String| Text(rows.iter().map(|(_, n)| f(n).clone()).collect());
+    crate::bulk::insert_columns(
         tx,
         "notifications",
-        "user_id, at, kind, title_zh, title_en, body, link",
-        rows,
-        |q, (u, n)| {
-            q.bind(*u)
-                .bind(now)
-                .bind(n.kind.clone())
-                .bind(n.title_zh.clone())
-                .bind(n.title_en.clone())
-                .bind(n.body.clone())
-                .bind(n.link.clone())
-        },
+        &[
+            ("user_id", Int(rows.iter().map(|(u, _)| Some(*u)).collect())),
+            ("at", Int(vec![Some(now); rows.len()])),
+            ("kind", text(|n| &n.kind)),
+            ("title_zh", text(|n| &n.title_zh)),
+            ("title_en", text(|n| &n.title_en)),
+            ("body", text(|n| &n.body)),
+            ("link", text(|n| &n.link)),
+        ],
+        false,
     )
-    .await
+    .await?;
+    Ok(())
 }

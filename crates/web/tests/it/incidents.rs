@@ -435,7 +435,9 @@ async fn mass_offer_claims_all_or_nothing_and_reaches_every_responder() {
         let id = v["id"].as_i64().unwrap();
         let mut tids = Vec::new();
         for k in 0..12 {
-            let body = json!({"incident_id": id, "title": format!("巡查点{k}"), "head_count": 5,
+            // One title with quotes and a backslash, as people type them.
+            let title = if k == 0 { r#"巡查点"零号" \ 东门"#.to_string() } else { format!("巡查点{k}") };
+            let body = json!({"incident_id": id, "title": title, "head_count": 5,
                               "lon": 120.60 + k as f64 * 0.003, "lat": 31.31});
             let (s, v) = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), body).await;
             assert_eq!(s, 201, "{v}");
@@ -490,6 +492,13 @@ async fn mass_offer_claims_all_or_nothing_and_reaches_every_responder() {
             won
         );
         assert_eq!(count(&t, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'task.offer'").await, 1);
+        let titles = tongxin_store::sql::SqlBuf::new("SELECT DISTINCT title_zh FROM notifications")
+            .query()
+            .fetch_all(t.app.store.reader())
+            .await
+            .unwrap();
+        let titles: Vec<String> = titles.iter().map(|r| tongxin_store::col(r, "title_zh").unwrap()).collect();
+        assert!(titles.contains(&r#"任务邀请：巡查点"零号" \ 东门"#.to_string()), "saved as typed: {titles:?}");
         let ten_tasks: std::collections::HashSet<i64> =
             first_ten.as_array().unwrap().iter().map(|p| p["task_id"].as_i64().unwrap()).collect();
         let tasks_won = if won == 60 { 12 } else { ten_tasks.len() as i64 };
