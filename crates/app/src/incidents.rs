@@ -11,7 +11,7 @@ use tongxin_dispatch as dx;
 use tongxin_domain::fake::SKILL_KEYS;
 use tongxin_domain::incidents::{self as rules, kpi, AssignState, IncidentInput, TaskInput};
 use tongxin_domain::{Actor, Role, Text};
-use tongxin_store::events::{publish, NewEvent};
+use tongxin_store::events::{publish, publish_many, NewEvent};
 use tongxin_store::incidents::{self as st, Assignment, Incident, Mobilisation, NewOffer, Plan, TaskRow};
 use tongxin_store::notifications::{self, NewNotification};
 use tongxin_store::{now_ms, StoreError, Tx};
@@ -22,6 +22,8 @@ pub const OFFER_TTL_MS: i64 = 5 * 60 * 1000;
 pub const MAX_TRAVEL_M: u32 = 30_000;
 /// Candidates per task for the exact solve.
 pub const CANDIDATES_K: usize = 16;
+/// Further solve rounds for slots left open only because nearby tasks shared their candidates.
+pub const MAX_EXTRA_ROUNDS: usize = 4;
 
 /// Roles that command: raise levels, merge, create tasks, dispatch, write plans.
 pub const COMMAND_ROLES: [Role; 4] = [Role::Commander, Role::CivilAffairs, Role::CommunityWorker, Role::SysAdmin];
@@ -1145,15 +1147,12 @@ impl App {
     /// The exact optimal proposal for open slots of `tasks` (nothing is saved).
     pub async fn propose(&self, tasks: &[TaskRow]) -> AppResult<Proposal> {
         let mut need = Vec::with_capacity(tasks.len());
-        let mut exclude: HashMap<i64, HashSet<i64>> = HashMap::new();
+        let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+        let live = st::live_counts(self.store.reader(), &ids).await?;
         for t in tasks {
-            let live = st::live_count(self.store.reader(), t.id).await?;
-            let open = t.head_count - live;
+            let open = t.head_count - live.get(&t.id).copied().unwrap_or(0);
             if open > 0 && t.state == "open" {
                 need.push((t, open));
-            }
-            if tasks.len() <= 50 {
-                exclude.insert(t.id, st::past_holders(self.store.reader(), t.id).await?.into_iter().collect());
             }
         }
         let Some(bbox) = bbox_around(need.iter().map(|(t, _)| (t.lon, t.lat)), f64::from(MAX_TRAVEL_M)) else {
@@ -1194,10 +1193,9 @@ impl App {
         }
         let mut index = dx::ResponderIndex::build(&responders).map_err(|e| AppError::Internal(e.to_string()))?;
         // Responders who already declined or lost this task are not offered it again.
-        let single = need.len() == 1;
-        if single {
-            for v in exclude.get(&need[0].0.id).into_iter().flatten() {
-                let _ = index.set_busy(dx::ResponderId(*v as u64), true);
+        if need.len() == 1 {
+            for v in st::past_holders(self.store.reader(), need[0].0.id).await? {
+                let _ = index.set_busy(dx::ResponderId(v as u64), true);
             }
         }
         let dtasks: Vec<dx::Task> = need
@@ -1213,10 +1211,42 @@ impl App {
                 start_at: 0,
             })
             .collect();
-        let (_, plan) = dx::dispatch(&index, &dtasks, CANDIDATES_K).map_err(|e| AppError::Internal(e.to_string()))?;
+        let err = |e: dx::DispatchError| AppError::Internal(e.to_string());
+        let (_, plan) = dx::dispatch(&index, &dtasks, CANDIDATES_K).map_err(err)?;
+        let (slots, method) = (plan.slots, format!("{:?}", plan.method));
+        let mut pairs = plan.pairs;
+        let mut unfilled = plan.unfilled;
+        let order: HashMap<dx::TaskId, usize> = dtasks.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+        // Each task sees only its K nearest responders, so tasks close together can share one
+        // small pool and leave slots open ("contended") while free responders stand a little
+        // further away. Those slots get further rounds over the responders still free, until a
+        // round fills nothing more; genuine shortfalls (nobody eligible in reach) are final.
+        for _ in 0..MAX_EXTRA_ROUNDS {
+            let retry: Vec<dx::Task> = unfilled
+                .iter()
+                .filter(|u| matches!(u.reason, dx::UnfilledReason::Contended))
+                .filter_map(|u| order.get(&u.task).map(|&i| dx::Task { head_count: u.missing, ..dtasks[i].clone() }))
+                .collect();
+            if retry.is_empty() {
+                break;
+            }
+            for p in &pairs {
+                let _ = index.set_busy(p.responder, true);
+            }
+            let (_, next) = dx::dispatch(&index, &retry, CANDIDATES_K).map_err(err)?;
+            if next.filled == 0 {
+                break;
+            }
+            unfilled.retain(|u| !matches!(u.reason, dx::UnfilledReason::Contended));
+            unfilled.extend(next.unfilled);
+            pairs.extend(next.pairs);
+        }
+        pairs.sort_by_key(|p| (order.get(&p.task).copied(), p.distance_m));
+        unfilled.sort_by_key(|u| order.get(&u.task).copied());
         Ok(Proposal {
-            picks: plan
-                .pairs
+            filled: pairs.len() as u64,
+            travel_m: pairs.iter().map(|p| u64::from(p.distance_m)).sum(),
+            picks: pairs
                 .iter()
                 .map(|p| Pick {
                     task_id: p.task.0 as i64,
@@ -1224,16 +1254,13 @@ impl App {
                     distance_m: p.distance_m,
                 })
                 .collect(),
-            slots: plan.slots,
-            filled: plan.filled,
-            travel_m: plan.travel_m,
-            unfilled: plan
-                .unfilled
+            slots,
+            unfilled: unfilled
                 .iter()
                 .map(|u| (u.task.0 as i64, u.missing, Text::new(u.reason.message_zh(), u.reason.message_en())))
                 .collect(),
             responders: rows.len(),
-            method: format!("{:?}", plan.method),
+            method,
         })
     }
 
@@ -1272,11 +1299,7 @@ impl App {
     }
 
     async fn tasks_by_ids(&self, ids: &[i64]) -> AppResult<Vec<TaskRow>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(st::get_task(self.store.reader(), *id).await?);
-        }
-        Ok(out)
+        Ok(st::get_tasks(self.store.reader(), ids).await?)
     }
 
     /// Confirms picks as offers: each becomes an offer to the volunteer (or its organisation)
@@ -1289,15 +1312,15 @@ impl App {
         if picks.is_empty() {
             return Err(invalid("picks", "required", "没有可确认的人选", "There are no picks to confirm"));
         }
-        let mut tasks: HashMap<i64, TaskRow> = HashMap::new();
-        for p in picks {
-            if let std::collections::hash_map::Entry::Vacant(e) = tasks.entry(p.task_id) {
-                let t = st::get_task(self.store.reader(), p.task_id).await?;
-                if !actor.covers(&t.division_path) {
-                    return Err(AppError::NotFound);
-                }
-                e.insert(t);
+        let mut wanted: Vec<i64> = picks.iter().map(|p| p.task_id).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut tasks: HashMap<i64, TaskRow> = HashMap::with_capacity(wanted.len());
+        for t in self.tasks_by_ids(&wanted).await? {
+            if !actor.covers(&t.division_path) {
+                return Err(AppError::NotFound);
             }
+            tasks.insert(t.id, t);
         }
         let vols = self.volunteer_links(&picks.iter().map(|p| p.volunteer_id).collect::<Vec<_>>()).await?;
         let now = now_ms();
@@ -1309,9 +1332,10 @@ impl App {
         }
         let mut task_ids: Vec<i64> = by_task.keys().copied().collect();
         task_ids.sort_unstable();
+        let mut live = st::live_slots_of(&mut tx, &task_ids).await?;
         for tid in &task_ids {
             let t = &tasks[tid];
-            let held: HashSet<i64> = st::live_slots(&mut tx, *tid).await?.into_iter().collect();
+            let held: HashSet<i64> = live.remove(tid).unwrap_or_default().into_iter().collect();
             let mut free_slots = (0..t.head_count).filter(|s| !held.contains(s));
             for p in &by_task[tid] {
                 let Some(slot) = free_slots.next() else {
@@ -1368,7 +1392,9 @@ impl App {
         Ok(out)
     }
 
-    /// Inbox notices, live events, timeline and 1-3-5-10 stamps for new offers.
+    /// Inbox notices, live events, timeline and 1-3-5-10 stamps for new offers. Set-based: a
+    /// handful of statements whatever the number of offers (one multi-row INSERT per table, one
+    /// stamp per incident), so a mass offer of thousands of slots stays one short transaction.
     async fn after_offers(
         &self,
         tx: &mut Tx,
@@ -1388,7 +1414,9 @@ impl App {
             .into_iter()
             .collect();
         let admins = st::org_admin_users(tx, &org_less).await?;
+        let mut per_task: HashMap<i64, usize> = HashMap::new();
         for o in offers {
+            *per_task.entry(o.task_id).or_default() += 1;
             match (o.user_id, o.org_id) {
                 (Some(u), _) => to_users.entry(o.task_id).or_default().push(u),
                 (None, Some(org)) => {
@@ -1400,90 +1428,89 @@ impl App {
         let mut tids: Vec<i64> = tasks.keys().copied().collect();
         tids.sort_unstable();
         let mass = offers.len() > 50;
+        let mut notices: Vec<(i64, NewNotification)> = Vec::new();
+        let mut timeline: Vec<st::NewTimeline> = Vec::new();
+        let mut incidents: HashMap<i64, Vec<i64>> = HashMap::new();
         for tid in &tids {
             let t = &tasks[tid];
             let mut users = to_users.remove(tid).unwrap_or_default();
             users.sort_unstable();
             users.dedup();
-            if !users.is_empty() {
-                notifications::insert(
-                    tx,
-                    &users,
-                    &NewNotification {
-                        kind: "task.offer".into(),
-                        title_zh: format!("任务邀请：{}", t.title),
-                        title_en: format!("Task offer: {}", t.title),
-                        body: "请在 5 分钟内接受或拒绝 / Please accept or decline within 5 minutes".into(),
-                        link: "/my/tasks".into(),
-                    },
-                )
-                .await?;
-            }
-            if !mass {
-                for o in offers.iter().filter(|o| o.task_id == *tid) {
-                    self.event(
-                        tx,
-                        NewEvent {
-                            topic: "task".into(),
-                            kind: "offered".into(),
-                            division_path: t.division_path.clone(),
-                            org_id: o.org_id,
-                            user_id: o.user_id,
-                            payload: json(
-                                serde_json::json!({"task": tid, "volunteer": o.volunteer_id, "title": t.title}),
-                            ),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                }
-            }
+            let notice = NewNotification {
+                kind: "task.offer".into(),
+                title_zh: format!("任务邀请：{}", t.title),
+                title_en: format!("Task offer: {}", t.title),
+                body: "请在 5 分钟内接受或拒绝 / Please accept or decline within 5 minutes".into(),
+                link: "/my/tasks".into(),
+            };
+            notices.extend(users.into_iter().map(|u| (u, notice.clone())));
             if let Some(iid) = t.incident_id {
-                let first = st::first_dispatched_task(tx, iid).await?;
-                st::mark_first(tx, iid, "first_dispatch_at", now).await?;
-                if first.is_some_and(|f| f != *tid) {
-                    st::mark_first(tx, iid, "reinforce_at", now).await?;
-                }
-                let n = offers.iter().filter(|o| o.task_id == *tid).count();
-                st::add_timeline(
-                    tx,
-                    iid,
-                    now,
-                    "dispatched",
-                    false,
-                    Some((actor.user_id, &actor.username)),
-                    &format!("任务 #{tid} 派出 {n} 人",),
-                    &format!("Task #{tid}: {n} offers sent"),
-                )
-                .await?;
+                incidents.entry(iid).or_default().push(*tid);
+                let n = per_task.get(tid).copied().unwrap_or(0);
+                timeline.push(st::NewTimeline {
+                    incident_id: iid,
+                    at: now,
+                    kind: "dispatched".into(),
+                    auto: false,
+                    by: Some((actor.user_id, actor.username.clone())),
+                    text_zh: format!("任务 #{tid} 派出 {n} 人"),
+                    text_en: format!("Task #{tid}: {n} offers sent"),
+                });
             }
         }
+        notifications::insert_many(tx, &notices).await?;
+        st::add_timeline_many(tx, &timeline).await?;
+        // 1-3-5-10: the first dispatch of each incident, and reinforcements (offers for a task
+        // other than the incident's first dispatched one).
+        let mut iids: Vec<i64> = incidents.keys().copied().collect();
+        iids.sort_unstable();
+        for iid in iids {
+            let first = st::first_dispatched_task(tx, iid).await?;
+            st::mark_first(tx, iid, "first_dispatch_at", now).await?;
+            if incidents[&iid].iter().any(|tid| first.is_some_and(|f| f != *tid)) {
+                st::mark_first(tx, iid, "reinforce_at", now).await?;
+            }
+        }
+        // Live: each offer reaches its responder's (or organisation's) screen. A mass offer
+        // tells the command screens once, instead of once per offer.
+        let mut events = Vec::with_capacity(offers.len() + 1);
         if mass {
-            self.event(
-                tx,
+            events.push(NewEvent {
+                topic: "task".into(),
+                kind: "mass_offered".into(),
+                division_path: actor.division_path.clone().unwrap_or_default(),
+                payload: json(serde_json::json!({"offers": offers.len(), "tasks": tasks.len()})),
+                ..Default::default()
+            });
+        }
+        for o in offers {
+            let t = &tasks[&o.task_id];
+            events.push(if mass {
                 NewEvent {
                     topic: "task".into(),
-                    kind: "mass_offered".into(),
-                    division_path: actor.division_path.clone().unwrap_or_default(),
-                    payload: json(serde_json::json!({"offers": offers.len(), "tasks": tasks.len()})),
+                    kind: "offered".into(),
+                    org_id: if o.user_id.is_none() { o.org_id } else { None },
+                    user_id: o.user_id,
+                    payload: json(serde_json::json!({"task": o.task_id, "title": t.title})),
                     ..Default::default()
-                },
-            )
-            .await?;
-            for (u, o) in offers.iter().filter_map(|o| o.user_id.map(|u| (u, o))) {
-                self.event(
-                    tx,
-                    NewEvent {
-                        topic: "task".into(),
-                        kind: "offered".into(),
-                        user_id: Some(u),
-                        payload: json(serde_json::json!({"task": o.task_id})),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
+                }
+            } else {
+                NewEvent {
+                    topic: "task".into(),
+                    kind: "offered".into(),
+                    division_path: t.division_path.clone(),
+                    org_id: o.org_id,
+                    user_id: o.user_id,
+                    payload: json(
+                        serde_json::json!({"task": o.task_id, "volunteer": o.volunteer_id, "title": t.title}),
+                    ),
+                    ..Default::default()
+                }
+            });
         }
+        // A mass offer's responders without an account nor organisation hear of it from the officer.
+        events.retain(|e| !mass || e.kind == "mass_offered" || e.user_id.is_some() || e.org_id.is_some());
+        publish_many(tx, self.store.backend(), &events).await?;
         self.audit(
             tx,
             Some(actor),
@@ -1491,7 +1518,7 @@ impl App {
             "task.offer",
             "task",
             tids.first().copied().unwrap_or(0),
-            serde_json::json!({"tasks": tids.len(), "offers": offers.len()}),
+            serde_json::json!({"tasks": tids.len(), "offers": offers.len(), "task_ids": tids}),
         )
         .await?;
         Ok(())

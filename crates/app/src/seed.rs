@@ -70,6 +70,17 @@ pub struct SeedReport {
     pub phases: Vec<(&'static str, u128)>,
 }
 
+/// What [`App::seed_responders`] added.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResponderSeed {
+    /// Volunteers inserted.
+    pub volunteers: usize,
+    /// Volunteer accounts created (one per volunteer available now).
+    pub accounts: usize,
+    /// Wall time in milliseconds.
+    pub ms: u128,
+}
+
 /// Tables whose secondary indexes a seed builds after loading them (see
 /// `tongxin_store::bulk::defer_indexes`).
 const DEFERRED_INDEX_TABLES: [&str; 4] = ["volunteers", "buildings", "households", "vulnerable_people"];
@@ -295,38 +306,7 @@ impl App {
         // ID numbers are unique per person; at city scale random ones collide now and then.
         let mut seen_ids = std::collections::HashSet::with_capacity(plan.volunteers);
         for _ in 0..plan.volunteers {
-            let c = tree.pick_community(&mut f);
-            let d6 = c.code[..6].to_string();
-            let p = loop {
-                let p = f.person(&d6, 18..=70, today);
-                if seen_ids.insert(p.id_number.clone()) {
-                    break p;
-                }
-            };
-            let (lon, lat) = f.point_in_district(&d6);
-            let org_id = if f.chance(600) { orgs_by_district.get(&d6).map(|v| *f.pick(v)) } else { None };
-            let available_now = f.chance(150);
-            let weekly = if f.chance(600) { "sat_am,sat_pm,sun_am" } else { "mon_pm,wed_pm,fri_pm" };
-            batch.push(NewVolunteer {
-                name: p.name,
-                id_hash: self.crypto.id_hash(&p.id_number),
-                id_enc: self.crypto.encrypt(&p.id_number),
-                phone_enc: self.crypto.encrypt(&p.phone),
-                phone_hash: self.crypto.phone_hash(&p.phone),
-                birth_year: i64::from(p.birth_date.year()),
-                real_name: true,
-                division_code: c.code.clone(),
-                division_path: tree.paths[&c.code].clone(),
-                lon: Some(lon),
-                lat: Some(lat),
-                skills: f.skills().join(","),
-                insured: f.chance(700),
-                org_id,
-                weekly: weekly.to_string(),
-                available_now,
-                cert_kinds: if f.chance(120) { "first_aid".into() } else { String::new() },
-                user_id: None,
-            });
+            batch.push(self.volunteer_row(&mut f, &tree, today, &mut seen_ids, &orgs_by_district));
             if batch.len() == batch.capacity() {
                 registry::insert_volunteers(&mut tx, &batch, now).await?;
                 pb.inc(batch.len() as u64);
@@ -375,6 +355,114 @@ impl App {
             ms: 0,
             phases,
         })
+    }
+
+    /// One generated volunteer: a person in a community weighted by size, located in its
+    /// district, with skills, insurance (~70%), availability now (~15%) and, for ~60%, an
+    /// organisation of the district.
+    fn volunteer_row(
+        &self,
+        f: &mut Faker,
+        tree: &Tree,
+        today: time::Date,
+        seen_ids: &mut std::collections::HashSet<String>,
+        orgs_by_district: &HashMap<String, Vec<i64>>,
+    ) -> NewVolunteer {
+        let c = tree.pick_community(f);
+        let d6 = c.code[..6].to_string();
+        // ID numbers are unique per person; at city scale random ones collide now and then.
+        let p = loop {
+            let p = f.person(&d6, 18..=70, today);
+            if seen_ids.insert(p.id_number.clone()) {
+                break p;
+            }
+        };
+        let (lon, lat) = f.point_in_district(&d6);
+        let org_id = if f.chance(600) { orgs_by_district.get(&d6).map(|v| *f.pick(v)) } else { None };
+        let available_now = f.chance(150);
+        let weekly = if f.chance(600) { "sat_am,sat_pm,sun_am" } else { "mon_pm,wed_pm,fri_pm" };
+        NewVolunteer {
+            name: p.name,
+            id_hash: self.crypto.id_hash(&p.id_number),
+            id_enc: self.crypto.encrypt(&p.id_number),
+            phone_enc: self.crypto.encrypt(&p.phone),
+            phone_hash: self.crypto.phone_hash(&p.phone),
+            birth_year: i64::from(p.birth_date.year()),
+            real_name: true,
+            division_code: c.code.clone(),
+            division_path: tree.paths[&c.code].clone(),
+            lon: Some(lon),
+            lat: Some(lat),
+            skills: f.skills().join(","),
+            insured: f.chance(700),
+            org_id,
+            weekly: weekly.to_string(),
+            available_now,
+            cert_kinds: if f.chance(120) { "first_aid".into() } else { String::new() },
+            user_id: None,
+        }
+    }
+
+    /// City-scale responders for a benchmark on a database without registry data: `n`
+    /// volunteers spread over Suzhou as `seed --scale city` spreads them (located, skilled,
+    /// ~70% insured, ~15% available now). Every volunteer available now gets a volunteer account
+    /// (all with `password`, hashed once) so that an offer reaches a person's inbox and screen.
+    /// A bulk load (see [`tongxin_store::Store::begin_bulk`]): run it before serving requests.
+    pub async fn seed_responders(&self, n: usize, seed: u64, password: &str) -> AppResult<ResponderSeed> {
+        let start = Instant::now();
+        self.ensure_division_tree().await?;
+        let tree = Tree::suzhou();
+        let mut f = Faker::new(seed);
+        let today = time::macros::date!(2026 - 11 - 28);
+        let now = now_ms();
+        let mut seen_ids = std::collections::HashSet::with_capacity(n);
+        let none = HashMap::new();
+        let mut rows: Vec<NewVolunteer> =
+            (0..n).map(|_| self.volunteer_row(&mut f, &tree, today, &mut seen_ids, &none)).collect();
+        let hash = hash_password(password)?;
+        let wanted: Vec<usize> = (0..n).filter(|&k| rows[k].available_now).collect();
+        let users: Vec<tongxin_store::users::NewUser> = wanted
+            .iter()
+            .map(|&k| tongxin_store::users::NewUser {
+                username: format!("v{seed}_{k}"),
+                display_name: rows[k].name.clone(),
+                password_hash: hash.clone(),
+                role: Role::Volunteer.key().to_string(),
+                division_code: None,
+                division_path: None,
+                org_id: None,
+            })
+            .collect();
+        let mut tx = self.store.begin_bulk().await?;
+        let loaded = async {
+            let ids = tongxin_store::users::create_many(&mut tx, &users).await?;
+            for (&k, id) in wanted.iter().zip(&ids) {
+                rows[k].user_id = Some(*id);
+            }
+            for chunk in rows.chunks(10_000) {
+                registry::insert_volunteers(&mut tx, chunk, now).await?;
+            }
+            tongxin_store::audit::append(
+                &mut tx,
+                crate::audit::entry(
+                    None,
+                    &RequestCtx::default(),
+                    "seed.responders",
+                    "database",
+                    "bench",
+                    serde_json::json!({ "volunteers": n, "accounts": ids.len(), "seed": seed }),
+                ),
+            )
+            .await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok::<usize, AppError>(ids.len())
+        }
+        .await;
+        let restored = self.store.end_bulk().await;
+        let accounts = loaded?;
+        restored?;
+        self.store.analyze().await?;
+        Ok(ResponderSeed { volunteers: n, accounts, ms: start.elapsed().as_millis() })
     }
 
     /// Creates the demo accounts that do not exist yet. The grid worker gets the first grid of

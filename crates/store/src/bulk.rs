@@ -60,6 +60,144 @@ pub async fn bulk_insert_then<T>(
     Ok(affected)
 }
 
+/// As [`bulk_insert`], returning the new rows' ids in input order (identity values follow the
+/// VALUES order on both backends; the order of RETURNING rows is not promised, so they are
+/// sorted).
+pub async fn bulk_insert_ids<T>(
+    tx: &mut Tx,
+    table: &str,
+    cols: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(Query<'q, Any, AnyArguments<'q>>, &T) -> Query<'q, Any, AnyArguments<'q>>,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    let n = cols.split(',').count();
+    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    for chunk in rows.chunks(rows_per_insert(n)) {
+        let values =
+            if sqlite { anonymous_placeholders(chunk.len(), n) } else { crate::values_placeholders(chunk.len(), n) };
+        let sql = format!("INSERT INTO {table} ({cols}) VALUES {values} RETURNING id");
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = bind(q, r);
+        }
+        let got = q.fetch_all(&mut **tx).await.map_err(crate::map_unique)?;
+        let mut got: Vec<i64> = got.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
+        got.sort_unstable();
+        ids.extend(got);
+    }
+    Ok(ids)
+}
+
+/// One column of a [`insert_columns`] load.
+#[derive(Debug, Clone)]
+pub enum Column {
+    /// Integers (None = NULL).
+    Int(Vec<Option<i64>>),
+    /// Texts.
+    Text(Vec<String>),
+}
+
+impl Column {
+    fn len(&self) -> usize {
+        match self {
+            Column::Int(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+
+    /// A PostgreSQL array literal of the values, and its SQL type.
+    fn pg_array(&self) -> (String, &'static str) {
+        let mut s = String::from("{");
+        match self {
+            Column::Int(v) => {
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    match x {
+                        Some(x) => s.push_str(&x.to_string()),
+                        None => s.push_str("NULL"),
+                    }
+                }
+            }
+            Column::Text(v) => {
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    s.push('"');
+                    for c in x.chars() {
+                        if c == '"' || c == '\\' {
+                            s.push('\\');
+                        }
+                        s.push(c);
+                    }
+                    s.push('"');
+                }
+            }
+        }
+        s.push('}');
+        (s, if matches!(self, Column::Int(_)) { "bigint[]" } else { "text[]" })
+    }
+}
+
+/// Inserts rows given column by column (`cols` names them in order, all of equal length) and,
+/// with `returning`, returns the new ids in input order. PostgreSQL gets one
+/// `INSERT … SELECT FROM unnest(array, …)` with one parameter per column: a multi-row VALUES
+/// list of tens of thousands of parameters costs more to parse, bind and plan than to insert.
+/// SQLite gets multi-row VALUES with anonymous placeholders (see [`bulk_insert_then`]).
+pub async fn insert_columns(tx: &mut Tx, table: &str, cols: &[(&str, Column)], returning: bool) -> Result<Vec<i64>> {
+    let n = cols.first().map_or(0, |c| c.1.len());
+    debug_assert!(cols.iter().all(|c| c.1.len() == n));
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+    let ret = if returning { " RETURNING id" } else { "" };
+    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    let mut ids = Vec::with_capacity(if returning { n } else { 0 });
+    if !sqlite {
+        let arrays: Vec<(String, &str)> = cols.iter().map(|c| c.1.pg_array()).collect();
+        let args =
+            arrays.iter().enumerate().map(|(i, (_, ty))| format!("${}::{ty}", i + 1)).collect::<Vec<_>>().join(", ");
+        let sql = format!("INSERT INTO {table} ({names}) SELECT * FROM unnest({args}){ret}");
+        let mut q = sqlx::query(&sql);
+        for (a, _) in arrays {
+            q = q.bind(a);
+        }
+        for r in q.fetch_all(&mut **tx).await.map_err(crate::map_unique)? {
+            ids.push(col::<i64>(&r, "id")?);
+        }
+    } else {
+        let per = rows_per_insert(cols.len());
+        let mut start = 0;
+        while start < n {
+            let end = (start + per).min(n);
+            let sql = format!(
+                "INSERT INTO {table} ({names}) VALUES {}{ret}",
+                anonymous_placeholders(end - start, cols.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for k in start..end {
+                for (_, c) in cols {
+                    q = match c {
+                        Column::Int(v) => q.bind(v[k]),
+                        Column::Text(v) => q.bind(v[k].clone()),
+                    };
+                }
+            }
+            for r in q.fetch_all(&mut **tx).await.map_err(crate::map_unique)? {
+                ids.push(col::<i64>(&r, "id")?);
+            }
+            start = end;
+        }
+    }
+    // Identity values follow the input order on both backends; RETURNING order is not promised.
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// `(?,?),(?,?)` for `rows` rows of `cols` columns.
 fn anonymous_placeholders(rows: usize, cols: usize) -> String {
     let one = format!("({})", vec!["?"; cols].join(","));
@@ -212,6 +350,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pg_array_literals_quote_texts_and_keep_nulls() {
+        use super::Column;
+        assert_eq!(Column::Int(vec![Some(1), None, Some(-3)]).pg_array(), ("{1,NULL,-3}".into(), "bigint[]"));
+        let t = Column::Text(vec!["任务 \"A\"".into(), "a\\b,{c}".into(), String::new()]);
+        assert_eq!(t.pg_array(), (r#"{"任务 \"A\"","a\\b,{c}",""}"#.into(), "text[]"));
+    }
+
     #[test]
     fn anonymous_placeholders() {
         assert_eq!(super::anonymous_placeholders(2, 3), "(?,?,?),(?,?,?)");

@@ -85,6 +85,39 @@ pub async fn publish(tx: &mut Tx, backend: Backend, e: &NewEvent) -> Result<i64>
     Ok(id)
 }
 
+/// Publishes many events inside `tx` with multi-row INSERTs, in order: one ordering lock and
+/// one wake-up notification for the lot (a mass offer announces thousands of offers at once).
+pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
+    }
+    use crate::bulk::Column::{Int, Text};
+    let at = now_ms();
+    crate::bulk::insert_columns(
+        tx,
+        "events",
+        &[
+            ("at", Int(vec![Some(at); events.len()])),
+            ("topic", Text(events.iter().map(|e| e.topic.clone()).collect())),
+            ("kind", Text(events.iter().map(|e| e.kind.clone()).collect())),
+            ("division_path", Text(events.iter().map(|e| e.division_path.clone()).collect())),
+            ("org_id", Int(events.iter().map(|e| e.org_id).collect())),
+            ("user_id", Int(events.iter().map(|e| e.user_id).collect())),
+            ("public", Int(events.iter().map(|e| Some(e.public as i64)).collect())),
+            ("payload", Text(events.iter().map(|e| e.payload.clone()).collect())),
+        ],
+        false,
+    )
+    .await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind("batch").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Events with id greater than `after`, oldest first, at most `limit`.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>> {

@@ -1010,47 +1010,28 @@ pub struct NewOffer {
 /// Inserts offers in bulk; a slot or responder already held makes the whole batch a
 /// [`StoreError::Conflict`] (the caller's transaction then rolls back). Returns ids in order.
 pub async fn insert_offers(tx: &mut Tx, rows: &[NewOffer], now: i64, expires_at: i64) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    const C: usize = 7;
-    for chunk in rows.chunks(crate::batch_rows(C + 2)) {
-        let mut sql = String::from(
-            "INSERT INTO task_assignments (task_id, slot, volunteer_id, org_id, user_id, distance_m, division_path, \
-             state, live, offered_at, expires_at) VALUES ",
-        );
-        for r in 0..chunk.len() {
-            if r > 0 {
-                sql.push(',');
-            }
-            let b = r * C;
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},'offered',1,{now},{expires_at})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
-        sql.push_str(" RETURNING id");
-        let mut q = sqlx::query(&sql);
-        for o in chunk {
-            q = q
-                .bind(o.task_id)
-                .bind(o.slot)
-                .bind(o.volunteer_id)
-                .bind(o.org_id)
-                .bind(o.user_id)
-                .bind(o.distance_m)
-                .bind(o.division_path.clone());
-        }
-        let rows = q.fetch_all(&mut **tx).await.map_err(map_unique)?;
-        let mut got: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
-        got.sort_unstable();
-        ids.extend(got);
-    }
-    Ok(ids)
+    use crate::bulk::Column::{Int, Text};
+    let ints = |f: fn(&NewOffer) -> Option<i64>| Int(rows.iter().map(f).collect());
+    let n = rows.len();
+    crate::bulk::insert_columns(
+        tx,
+        "task_assignments",
+        &[
+            ("task_id", ints(|o| Some(o.task_id))),
+            ("slot", ints(|o| Some(o.slot))),
+            ("volunteer_id", ints(|o| Some(o.volunteer_id))),
+            ("org_id", ints(|o| o.org_id)),
+            ("user_id", ints(|o| o.user_id)),
+            ("distance_m", ints(|o| Some(o.distance_m))),
+            ("division_path", Text(rows.iter().map(|o| o.division_path.clone()).collect())),
+            ("state", Text(vec!["offered".into(); n])),
+            ("live", Int(vec![Some(1); n])),
+            ("offered_at", Int(vec![Some(now); n])),
+            ("expires_at", Int(vec![Some(expires_at); n])),
+        ],
+        true,
+    )
+    .await
 }
 
 /// An assignment.
@@ -1208,15 +1189,6 @@ pub async fn expired_offers(pool: &AnyPool, now: i64, limit: i64) -> Result<Vec<
     rows.iter().map(|r| Ok((col(r, "id")?, col(r, "task_id")?))).collect()
 }
 
-/// Live slot numbers of a task.
-pub async fn live_slots(tx: &mut Tx, task_id: i64) -> Result<Vec<i64>> {
-    let rows = sqlx::query("SELECT slot FROM task_assignments WHERE task_id = $1 AND live = 1")
-        .bind(task_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|r| col(r, "slot")).collect()
-}
-
 /// Volunteers who already had (and lost, declined or finished) this task: not offered again.
 pub async fn past_holders(pool: &AnyPool, task_id: i64) -> Result<Vec<i64>> {
     let rows = sqlx::query("SELECT DISTINCT volunteer_id FROM task_assignments WHERE task_id = $1")
@@ -1358,11 +1330,92 @@ pub async fn involved(pool: &AnyPool, id: i64, user_id: i64, org_id: Option<i64>
     Ok(r.is_some())
 }
 
-/// Live assignments of a task.
-pub async fn live_count(pool: &AnyPool, task_id: i64) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) AS n FROM task_assignments WHERE task_id = $1 AND live = 1")
-        .bind(task_id)
-        .fetch_one(pool)
-        .await?;
-    col(&r, "n")
+/// Rows per `IN (…)` list of ids (written as integer literals: no parameters to number).
+const IDS_PER_QUERY: usize = 1000;
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Tasks by id, in the order asked; a missing id is [`StoreError::NotFound`]. Set-based: one
+/// query per thousand ids (mass mobilisation reads thousands of tasks at once).
+pub async fn get_tasks(pool: &AnyPool, ids: &[i64]) -> Result<Vec<TaskRow>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let sql = format!("SELECT {TASK_COLS} FROM tasks WHERE id IN ({})", id_list(chunk));
+        for r in sqlx::query(&sql).fetch_all(pool).await? {
+            let t = task_of(&r)?;
+            found.insert(t.id, t);
+        }
+    }
+    ids.iter().map(|id| found.get(id).cloned().ok_or(StoreError::NotFound)).collect()
+}
+
+/// Live slot numbers of many tasks (task id → slots), inside the claiming transaction.
+pub async fn live_slots_of(tx: &mut Tx, task_ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for chunk in task_ids.chunks(IDS_PER_QUERY) {
+        let sql =
+            format!("SELECT task_id, slot FROM task_assignments WHERE live = 1 AND task_id IN ({})", id_list(chunk));
+        for r in sqlx::query(&sql).fetch_all(&mut **tx).await? {
+            out.entry(col(&r, "task_id")?).or_default().push(col(&r, "slot")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Live assignment counts of many tasks (task id → count; absent = 0).
+pub async fn live_counts(pool: &AnyPool, task_ids: &[i64]) -> Result<std::collections::HashMap<i64, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in task_ids.chunks(IDS_PER_QUERY) {
+        let sql = format!(
+            "SELECT task_id, COUNT(*) AS n FROM task_assignments WHERE live = 1 AND task_id IN ({}) GROUP BY task_id",
+            id_list(chunk)
+        );
+        for r in sqlx::query(&sql).fetch_all(pool).await? {
+            out.insert(col(&r, "task_id")?, col(&r, "n")?);
+        }
+    }
+    Ok(out)
+}
+
+/// A timeline entry to add in bulk.
+#[derive(Debug, Clone)]
+pub struct NewTimeline {
+    /// Incident.
+    pub incident_id: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// Kind.
+    pub kind: String,
+    /// Automatic (true) or written by a person.
+    pub auto: bool,
+    /// Who (user id, username).
+    pub by: Option<(i64, String)>,
+    /// Chinese text.
+    pub text_zh: String,
+    /// English text.
+    pub text_en: String,
+}
+
+/// Adds many timeline entries with multi-row INSERTs (in order).
+pub async fn add_timeline_many(tx: &mut Tx, rows: &[NewTimeline]) -> Result<()> {
+    use crate::bulk::Column::{Int, Text};
+    crate::bulk::insert_columns(
+        tx,
+        "incident_timeline",
+        &[
+            ("incident_id", Int(rows.iter().map(|e| Some(e.incident_id)).collect())),
+            ("at", Int(rows.iter().map(|e| Some(e.at)).collect())),
+            ("kind", Text(rows.iter().map(|e| e.kind.clone()).collect())),
+            ("auto", Int(rows.iter().map(|e| Some(e.auto as i64)).collect())),
+            ("user_id", Int(rows.iter().map(|e| Some(e.by.as_ref().map_or(0, |b| b.0))).collect())),
+            ("username", Text(rows.iter().map(|e| e.by.as_ref().map_or(String::new(), |b| b.1.clone())).collect())),
+            ("text_zh", Text(rows.iter().map(|e| e.text_zh.clone()).collect())),
+            ("text_en", Text(rows.iter().map(|e| e.text_en.clone()).collect())),
+        ],
+        false,
+    )
+    .await?;
+    Ok(())
 }

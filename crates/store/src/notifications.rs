@@ -110,3 +110,27 @@ impl Store {
         col(&r, "n")
     }
 }
+
+/// Inserts one notification per (user, notice) pair with multi-row INSERTs, all at one time
+/// (mass offers: thousands of inboxes in the offering transaction).
+pub async fn insert_many(tx: &mut Tx, rows: &[(i64, NewNotification)]) -> Result<()> {
+    use crate::bulk::Column::{Int, Text};
+    let now = now_ms();
+    let text = |f: fn(&NewNotification) -> &String| Text(rows.iter().map(|(_, n)| f(n).clone()).collect());
+    crate::bulk::insert_columns(
+        tx,
+        "notifications",
+        &[
+            ("user_id", Int(rows.iter().map(|(u, _)| Some(*u)).collect())),
+            ("at", Int(vec![Some(now); rows.len()])),
+            ("kind", text(|n| &n.kind)),
+            ("title_zh", text(|n| &n.title_zh)),
+            ("title_en", text(|n| &n.title_en)),
+            ("body", text(|n| &n.body)),
+            ("link", text(|n| &n.link)),
+        ],
+        false,
+    )
+    .await?;
+    Ok(())
+}

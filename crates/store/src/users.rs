@@ -135,3 +135,28 @@ impl Store {
         col(&r, "n")
     }
 }
+
+/// Creates many accounts in multi-row INSERTs (bulk loads: benchmark and demo responders);
+/// returns their ids in input order. A taken username makes the whole call a conflict.
+pub async fn create_many(tx: &mut Tx, users: &[NewUser]) -> Result<Vec<i64>> {
+    let now = now_ms();
+    crate::bulk::bulk_insert_ids(
+        tx,
+        "users",
+        "username, display_name, password_hash, role, division_code, division_path, org_id, created_at, \
+         password_changed_at",
+        users,
+        |q, u| {
+            q.bind(u.username.clone())
+                .bind(u.display_name.clone())
+                .bind(u.password_hash.clone())
+                .bind(u.role.clone())
+                .bind(u.division_code.clone())
+                .bind(u.division_path.clone())
+                .bind(u.org_id)
+                .bind(now)
+                .bind(now)
+        },
+    )
+    .await
+}

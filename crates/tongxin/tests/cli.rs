@@ -347,3 +347,26 @@ fn import_boundaries_loads_real_district_outlines_and_refuses_bad_files_whole() 
     assert!(o.status.success(), "{}", text(&o));
     let _ = std::fs::remove_dir_all(d);
 }
+
+fn json_line(o: &Output) -> serde_json::Value {
+    let out = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str(out.lines().last().unwrap_or("")).unwrap_or_else(|_| panic!("one JSON line: {}", text(o)))
+}
+
+#[test]
+fn bench_mobilise_and_offer_latency_run_small() {
+    // Tiny runs keep the benchmarks from rotting; the figures come from release builds.
+    let o = bin().args(["bench", "mobilise", "--slots", "60", "--responders", "3000"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v = json_line(&o);
+    assert_eq!(v["slots"], 60, "{v}");
+    assert_eq!(v["offers"], v["filled"], "{v}");
+    assert!(v["offers"].as_i64().unwrap() > 0 && v["live_events"].as_i64().unwrap() > 0, "{v}");
+    for k in ["propose_ms", "confirm_ms", "total_ms"] {
+        assert!(v[k].as_f64().is_some(), "{k}: {v}");
+    }
+    let o = bin().args(["bench", "offer-latency", "--offers", "5"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v = json_line(&o);
+    assert_eq!((v["received"].as_i64(), v["missed"].as_i64()), (Some(5), Some(0)), "{v}");
+}

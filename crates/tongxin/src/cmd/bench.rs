@@ -33,6 +33,13 @@ pub enum BenchCommand {
     /// Kills the server with SIGKILL at random moments while clients write, then checks that no
     /// acknowledged write was lost or duplicated and every queued notification was delivered.
     Crash(super::bench_writes::CrashArgs),
+    /// Mass mobilisation over HTTP: city-scale responders, propose + confirm N open slots at
+    /// once; prints slots, responders, propose_ms, confirm_ms, total_ms, offers.
+    Mobilise(super::bench_mobilise::MobiliseArgs),
+    /// A responder's screen on /events: time from the commander's confirm request to the offer
+    /// event arriving; prints p50_ms, p99_ms.
+    #[command(name = "offer-latency")]
+    OfferLatency(super::bench_mobilise::OfferLatencyArgs),
     /// City-scale demo seed into a fresh database (use an empty --data dir): prints counts and time.
     Seed {
         /// Random seed.
@@ -46,6 +53,8 @@ pub async fn run(r: &Resolved, c: BenchCommand) -> anyhow::Result<ExitCode> {
     match c {
         BenchCommand::Writes(a) => return super::bench_writes::writes(r, a).await,
         BenchCommand::Crash(a) => return super::bench_writes::crash(r, a).await,
+        BenchCommand::Mobilise(a) => return super::bench_mobilise::mobilise(r, a).await,
+        BenchCommand::OfferLatency(a) => return super::bench_mobilise::offer_latency(r, a).await,
         BenchCommand::Target(args) => {
             tokio::task::spawn_blocking(move || tongxin_area::bench::run(&args, &mut std::io::stdout())).await??;
         }

@@ -57,17 +57,17 @@ pub struct CrashArgs {
     pub seed: u64,
 }
 
-const CTX_IP: &str = "local";
+pub(super) const CTX_IP: &str = "local";
 const HOOK_SECRET: &str = "bench-webhook-secret-2026";
 
 /// A database for the run: a fresh SQLite dir (removed afterwards) or the given PostgreSQL.
-struct BenchDb {
-    db: DbSettings,
+pub(super) struct BenchDb {
+    pub(super) db: DbSettings,
     temp: Option<PathBuf>,
 }
 
 impl BenchDb {
-    fn new(r: &Resolved, tag: &str) -> anyhow::Result<BenchDb> {
+    pub(super) fn new(r: &Resolved, tag: &str) -> anyhow::Result<BenchDb> {
         if r.db.database_url.is_some() {
             return Ok(BenchDb { db: r.db.clone(), temp: None });
         }
@@ -88,14 +88,16 @@ impl Drop for BenchDb {
 }
 
 /// What the clients need: a token and an incident to write to.
-struct Fixture {
-    token: String,
-    incident: i64,
+pub(super) struct Fixture {
+    pub(super) token: String,
+    pub(super) incident: i64,
+    /// The commander's username.
+    pub(super) username: String,
     /// The webhook endpoint registered for the run, if any.
     hook: Option<i64>,
 }
 
-async fn fixture(db: &DbSettings, hook_url: Option<&str>) -> anyhow::Result<Fixture> {
+pub(super) async fn fixture(db: &DbSettings, hook_url: Option<&str>) -> anyhow::Result<Fixture> {
     let app = super::open(db).await?;
     app.ensure_division_tree().await?;
     let ctx = RequestCtx { request_id: "bench".into(), ip: CTX_IP.into(), ..Default::default() };
@@ -134,29 +136,29 @@ async fn fixture(db: &DbSettings, hook_url: Option<&str>) -> anyhow::Result<Fixt
         hook = Some(id);
     }
     app.store.close().await;
-    Ok(Fixture { token, incident, hook })
+    Ok(Fixture { token, incident, hook, username })
 }
 
 /// The server as a child process, restartable on the same data and port.
-struct Server {
+pub(super) struct Server {
     db: DbSettings,
     addr: String,
     child: Option<Child>,
 }
 
 impl Server {
-    fn new(db: &DbSettings) -> anyhow::Result<Server> {
+    pub(super) fn new(db: &DbSettings) -> anyhow::Result<Server> {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = l.local_addr()?.to_string();
         drop(l);
         Ok(Server { db: db.clone(), addr, child: None })
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    async fn start(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
+    pub(super) async fn start(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
         let mut c = Command::new(std::env::current_exe()?);
         match &self.db.database_url {
             Some(u) => c.arg("--database-url").arg(u),
@@ -195,7 +197,7 @@ impl Server {
     }
 
     /// SIGTERM and wait (graceful).
-    fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
             let _ = c.wait();
@@ -209,15 +211,15 @@ impl Drop for Server {
     }
 }
 
-fn http_client() -> anyhow::Result<reqwest::Client> {
+pub(super) fn http_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder().pool_max_idle_per_host(1024).timeout(Duration::from_secs(30)).build()?)
 }
 
-fn cores() -> usize {
+pub(super) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+pub(super) fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
     if sorted_us.is_empty() {
         return 0.0;
     }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod bench_alerts;
+pub mod bench_mobilise;
 pub mod bench_registry;
 pub mod bench_workorders;
 pub mod bench_writes;

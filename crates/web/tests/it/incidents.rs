@@ -367,3 +367,223 @@ async fn a_task_with_no_free_volunteer_in_reach_is_an_answer_not_a_server_error(
         t.stop().await;
     }
 }
+
+/// `n` located, insured, available volunteers in Gusu, each with a volunteer account
+/// (`mass{k}`, fixture password). Returns (volunteer id, user id) pairs in order.
+async fn responders_with_accounts(t: &TestApp, n: usize) -> Vec<(i64, i64)> {
+    let app = &t.app;
+    let street = app.store.division(tongxin_app::seed::DEMO_STREET).await.unwrap();
+    let hash = tongxin_app::auth::hash_password(super::PW).unwrap();
+    let users: Vec<tongxin_store::users::NewUser> = (0..n)
+        .map(|k| tongxin_store::users::NewUser {
+            username: format!("mass{k}"),
+            display_name: format!("队员{k}"),
+            password_hash: hash.clone(),
+            role: "volunteer".into(),
+            division_code: None,
+            division_path: None,
+            org_id: None,
+        })
+        .collect();
+    let mut tx = app.store.begin().await.unwrap();
+    let uids = tongxin_store::users::create_many(&mut tx, &users).await.unwrap();
+    let rows: Vec<NewVolunteer> = (0..n)
+        .map(|k| NewVolunteer {
+            name: format!("队员{k}"),
+            id_hash: format!("mass-id-{k}"),
+            id_enc: String::new(),
+            phone_enc: String::new(),
+            phone_hash: format!("mass-ph-{k}"),
+            birth_year: 1988,
+            real_name: true,
+            division_code: street.code.clone(),
+            division_path: street.path.clone(),
+            lon: Some(120.60 + (k % 10) as f64 * 0.004),
+            lat: Some(31.30 + (k / 10) as f64 * 0.004),
+            skills: "first_aid,logistics".into(),
+            insured: true,
+            org_id: None,
+            weekly: String::new(),
+            available_now: true,
+            cert_kinds: String::new(),
+            user_id: Some(uids[k]),
+        })
+        .collect();
+    insert_volunteers(&mut tx, &rows, 0).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut out = Vec::with_capacity(n);
+    for u in uids {
+        let v = tongxin_store::registry::volunteer_of_user(app.store.reader(), u).await.unwrap().unwrap();
+        out.push((v, u));
+    }
+    out
+}
+
+async fn count(t: &TestApp, sql: &str) -> i64 {
+    let r = tongxin_store::sql::SqlBuf::new(sql).query().fetch_one(t.app.store.reader()).await.unwrap();
+    tongxin_store::col::<i64>(&r, "n").unwrap()
+}
+
+#[tokio::test]
+async fn mass_offer_claims_all_or_nothing_and_reaches_every_responder() {
+    for t in apps().await {
+        let people = responders_with_accounts(&t, 70).await;
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (_, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("全区防汛", 120.62, 31.31, "320508018000"))
+                .await;
+        let id = v["id"].as_i64().unwrap();
+        let mut tids = Vec::new();
+        for k in 0..12 {
+            // One title with quotes and a backslash, as people type them.
+            let title = if k == 0 { r#"巡查点"零号" \ 东门"#.to_string() } else { format!("巡查点{k}") };
+            let body = json!({"incident_id": id, "title": title, "head_count": 5,
+                              "lon": 120.60 + k as f64 * 0.003, "lat": 31.31});
+            let (s, v) = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), body).await;
+            assert_eq!(s, 201, "{v}");
+            tids.push(v["id"].as_i64().unwrap());
+        }
+        let (s, p) = post(&cmd, &ccsrf, t.url("/api/v1/dispatch/propose"), json!({"task_ids": tids})).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!((p["slots"].as_i64(), p["filled"].as_i64()), (Some(60), Some(60)), "{p}");
+        let picks = p["picks"].clone();
+        let first_ten = json!(picks.as_array().unwrap()[..10].to_vec());
+
+        // One responder's phone is on the live stream while the offers go out.
+        let (chosen_vol, chosen_user) = people
+            .iter()
+            .copied()
+            .find(|(v, _)| picks.as_array().unwrap().iter().any(|p| p["volunteer_id"] == *v))
+            .unwrap();
+        let k = people.iter().position(|p| p.0 == chosen_vol).unwrap();
+        let (phone, _) = t.login(&format!("mass{k}")).await;
+        let mut sse = super::live::SseReader::new(phone.get(t.url("/events?topics=task")).send().await.unwrap());
+
+        // Two officers confirm overlapping picks at the same moment: one wins all of its picks,
+        // the other gets a clear conflict and none of its picks.
+        let (cmd2, ccsrf2) = t.login("minzheng").await;
+        let (a, b) = tokio::join!(
+            post(&cmd, &ccsrf, t.url("/api/v1/dispatch/confirm"), picks.clone()),
+            post(&cmd2, &ccsrf2, t.url("/api/v1/dispatch/confirm"), first_ten.clone())
+        );
+        let mut codes = [a.0, b.0];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+        let loser = if a.0 == 409 { &a.1 } else { &b.1 };
+        // Either the slot count or the unique claim stops it, depending on who read first.
+        assert!(loser.to_string().contains("名额"), "clear conflict: {loser}");
+        let won = if a.0 == 200 { 60 } else { 10 };
+        let offers = if a.0 == 200 { a.1["offers"].as_i64() } else { b.1["offers"].as_i64() };
+        assert_eq!(offers, Some(won));
+
+        // Nothing double-booked, and everything of the winner saved with it.
+        assert_eq!(count(&t, "SELECT COUNT(*) AS n FROM task_assignments WHERE live = 1").await, won);
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) AS n FROM (SELECT volunteer_id FROM task_assignments WHERE live = 1 GROUP BY volunteer_id HAVING COUNT(*) > 1) d").await,
+            0
+        );
+        assert_eq!(count(&t, "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'task.offer'").await, won);
+        assert_eq!(
+            count(
+                &t,
+                "SELECT COUNT(*) AS n FROM events WHERE topic = 'task' AND kind = 'offered' AND user_id IS NOT NULL"
+            )
+            .await,
+            won
+        );
+        assert_eq!(count(&t, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'task.offer'").await, 1);
+        let titles = tongxin_store::sql::SqlBuf::new("SELECT DISTINCT title_zh FROM notifications")
+            .query()
+            .fetch_all(t.app.store.reader())
+            .await
+            .unwrap();
+        let titles: Vec<String> = titles.iter().map(|r| tongxin_store::col(r, "title_zh").unwrap()).collect();
+        assert!(titles.contains(&r#"任务邀请：巡查点"零号" \ 东门"#.to_string()), "saved as typed: {titles:?}");
+        let ten_tasks: std::collections::HashSet<i64> =
+            first_ten.as_array().unwrap().iter().map(|p| p["task_id"].as_i64().unwrap()).collect();
+        let tasks_won = if won == 60 { 12 } else { ten_tasks.len() as i64 };
+        assert_eq!(count(&t, "SELECT COUNT(*) AS n FROM incident_timeline WHERE kind = 'dispatched'").await, tasks_won);
+        let (_, d) = get(&cmd, t.url(&format!("/api/v1/incidents/{id}"))).await;
+        assert_eq!(d["kpi"][0]["met"], true, "first dispatch stamped: {}", d["kpi"]);
+
+        // The responder, if offered, sees it live, in the inbox and in their list.
+        let offered_to_chosen =
+            won == 60 || first_ten.as_array().unwrap().iter().any(|p| p["volunteer_id"] == chosen_vol);
+        if offered_to_chosen {
+            let mut got = None;
+            while let Some((_, ev, data)) = sse.next(std::time::Duration::from_secs(5)).await {
+                if ev == "task.offered" {
+                    got = Some(data);
+                    break;
+                }
+            }
+            let data = got.expect("the offer arrives on the responder's stream");
+            let row: Value = serde_json::from_str(&data).unwrap();
+            assert_eq!(row["user_id"].as_i64(), Some(chosen_user));
+            let (_, inbox) = get(&phone, t.url("/api/v1/notifications")).await;
+            assert!(inbox.to_string().contains("任务邀请"), "{inbox}");
+            let (_, mine) = get(&phone, t.url("/api/v1/my/assignments")).await;
+            assert_eq!(mine[0]["assignment"]["state"], "offered", "{mine}");
+        }
+        // Confirming the same picks again is a conflict, not a second booking.
+        let (s, _) = post(&cmd, &ccsrf, t.url("/api/v1/dispatch/confirm"), first_ten).await;
+        assert_eq!(s, 409);
+        assert_eq!(count(&t, "SELECT COUNT(*) AS n FROM task_assignments WHERE live = 1").await, won);
+        t.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_accept_racing_the_offer_timeout_ends_in_one_state() {
+    for t in apps().await {
+        let vols = volunteers(&t, 1).await;
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (_, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("超时竞争", 120.6335, 31.3172, "320508018000"))
+                .await;
+        let id = v["id"].as_i64().unwrap();
+        let body = json!({"incident_id": id, "title": "值守", "head_count": 1, "lon": 120.6335, "lat": 31.3172});
+        let tid = post(&cmd, &ccsrf, t.url("/api/v1/tasks"), body).await.1["id"].as_i64().unwrap();
+        let (s, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/dispatch/confirm"), json!([{"task_id": tid, "volunteer_id": vols[0]}]))
+                .await;
+        assert_eq!(s, 200, "{v}");
+        let aid = v["ids"][0].as_i64().unwrap();
+        // The offer runs out 150 ms from now; the accept and the timeout sweep go at that moment.
+        let due = tongxin_store::now_ms() + 150;
+        let mut tx = t.app.store.begin().await.unwrap();
+        tongxin_store::sql::SqlBuf::new("UPDATE task_assignments SET expires_at = ")
+            .int(due)
+            .push(" WHERE id = ")
+            .int(aid)
+            .query()
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (vc, vcsrf) = t.login("zhiyuan").await;
+        tokio::time::sleep(std::time::Duration::from_millis(140)).await;
+        let sweep = async {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            t.app.expire_offers().await.unwrap()
+        };
+        let ((s, v), expired) =
+            tokio::join!(post(&vc, &vcsrf, t.url(&format!("/api/v1/assignments/{aid}/accept")), json!({})), sweep);
+        // Whatever the sweep had not yet done, it does now.
+        let expired = expired + t.app.expire_offers().await.unwrap();
+        let state = tongxin_store::incidents::get_assignment(t.app.store.reader(), aid).await.unwrap().state;
+        match s {
+            200 => assert_eq!((state.as_str(), expired), ("accepted", 0), "accepted, so never timed out"),
+            409 => {
+                assert!(v.to_string().contains("超时"), "clear timeout error: {v}");
+                assert_eq!((state.as_str(), expired), ("expired", 1), "timed out exactly once");
+            }
+            _ => panic!("unexpected {s} {v}"),
+        }
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) AS n FROM task_assignments WHERE live = 1 AND state = 'accepted'").await,
+            i64::from(s == 200)
+        );
+        t.stop().await;
+    }
+}

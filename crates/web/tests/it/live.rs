@@ -4,18 +4,18 @@ use std::time::Duration;
 use tongxin_store::events::{publish, NewEvent};
 
 /// Reads server-sent events from a response: (id, event name, data).
-struct SseReader {
+pub(super) struct SseReader {
     stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buf: String,
 }
 
 impl SseReader {
-    fn new(r: reqwest::Response) -> SseReader {
+    pub(super) fn new(r: reqwest::Response) -> SseReader {
         SseReader { stream: r.bytes_stream().boxed(), buf: String::new() }
     }
 
     /// The next event (skipping keep-alive comments), or None after `wait`.
-    async fn next(&mut self, wait: Duration) -> Option<(i64, String, String)> {
+    pub(super) async fn next(&mut self, wait: Duration) -> Option<(i64, String, String)> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(pos) = self.buf.find("\n\n") {
