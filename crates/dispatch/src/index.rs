@@ -82,6 +82,8 @@ struct Grid {
     hot: Vec<Entry>,
     windows: Vec<(i64, i64)>,
     len: usize,
+    /// Room held by the cells (the rest of the arena is holes left by moved cells).
+    room: usize,
 }
 
 const VACANT: Entry = Entry { d: [0.0; 3], tag: 0, skills: 0 };
@@ -101,7 +103,7 @@ impl Grid {
         let nx = (bbox.w / cell_m).ceil() as i64 + 1;
         let ny = (bbox.h / cell_m).ceil() as i64 + 1;
         let cells = vec![Cell::default(); (nx * ny) as usize];
-        Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells, hot: Vec::new(), windows: Vec::new(), len: 0 }
+        Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells, hot: Vec::new(), windows: Vec::new(), len: 0, room: 0 }
     }
 
     /// Gives every cell room for `counts[c]` entries and a little more, in cell order (empty
@@ -115,6 +117,7 @@ impl Grid {
         }
         self.hot = vec![VACANT; start as usize];
         self.windows = vec![(0, 0); start as usize];
+        self.room = start as usize;
     }
 
     /// The entries and windows of cell `c`.
@@ -138,6 +141,7 @@ impl Grid {
             windows.resize(start as usize + cap as usize, (0, 0));
             *cell = Cell { start, len: cell.len, cap };
         }
+        self.room = hot.len();
         self.hot = hot;
         self.windows = windows;
     }
@@ -181,6 +185,7 @@ impl Grid {
             self.windows.extend_from_within(cell.start as usize..(cell.start + cell.len) as usize);
             self.hot.resize(start + cap as usize, VACANT);
             self.windows.resize(start + cap as usize, (0, 0));
+            self.room += (cap - cell.cap) as usize;
             cell = Cell { start: start as u32, len: cell.len, cap };
         }
         let at = (cell.start + cell.len) as usize;
@@ -189,7 +194,10 @@ impl Grid {
         cell.len += 1;
         self.cells[c] = cell;
         self.len += 1;
-        if self.hot.len() > 2 * self.len + 4096 {
+        // Repack once holes outweigh the room in use. (Measured against the entries instead,
+        // the check fired on every push while a laid-out grid was being filled, and on every
+        // update of a grid of sparse cells, where the room of a repacked arena alone passed it.)
+        if self.hot.len() - self.room > self.room + 4096 {
             self.repack();
         }
     }
