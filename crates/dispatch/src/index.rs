@@ -697,20 +697,35 @@ impl ResponderIndex {
             let (x_lo, x_hi) = ((cx - r).max(0), (cx + r).min(g.nx - 1));
             let (y_lo, y_hi) = ((cy - r).max(0), (cy + r).min(g.ny - 1));
             if x_lo <= x_hi && y_lo <= y_hi {
+                // The ring's cells nearest first: the K-th best tightens sooner, so fewer
+                // entries displace others and more far cells are skipped. (The result does not
+                // depend on the order: keys are unique.)
+                let mut ring = std::mem::take(&mut top.ring);
+                ring.clear();
                 for yy in y_lo..=y_hi {
                     if yy == cy - r || yy == cy + r {
                         for xx in x_lo..=x_hi {
-                            self.scan_cell(g, xx, yy, q, top);
+                            self.near_cell(g, xx, yy, q, top.bound_d2(), &mut ring);
                         }
                     } else {
                         if cx - r >= 0 {
-                            self.scan_cell(g, cx - r, yy, q, top);
+                            self.near_cell(g, cx - r, yy, q, top.bound_d2(), &mut ring);
                         }
                         if r > 0 && cx + r < g.nx {
-                            self.scan_cell(g, cx + r, yy, q, top);
+                            self.near_cell(g, cx + r, yy, q, top.bound_d2(), &mut ring);
                         }
                     }
                 }
+                if ring.len() > 1 {
+                    ring.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                }
+                for &(lb2, c) in &ring {
+                    if lb2 > top.bound_d2() {
+                        break;
+                    }
+                    self.scan_cell(g, c, q, top);
+                }
+                top.ring = ring;
             }
             if cx - r <= 0 && cx + r >= g.nx - 1 && cy - r <= 0 && cy + r >= g.ny - 1 {
                 break; // the block covers the whole grid
@@ -726,11 +741,12 @@ impl ResponderIndex {
         }
     }
 
-    /// Scans one cell unless its nearest point is already beyond the K-th best or the range.
+    /// Notes cell `(xx, yy)` with the squared distance to its nearest point unless it is empty
+    /// or that point is already beyond `bound2` (the K-th best or the range).
     #[inline]
-    fn scan_cell(&self, g: &Grid, xx: i64, yy: i64, q: &Query, top: &mut TopK) {
-        let cell = g.cell((yy * g.nx + xx) as usize);
-        if cell.0.is_empty() {
+    fn near_cell(&self, g: &Grid, xx: i64, yy: i64, q: &Query, bound2: f64, ring: &mut Vec<(f64, usize)>) {
+        let c = (yy * g.nx + xx) as usize;
+        if g.cells[c].len == 0 {
             return;
         }
         let cm = g.cell_m;
@@ -739,9 +755,16 @@ impl ResponderIndex {
         let dy = (y_lo - q.y).max(q.y - (y_lo + cm)).max(0.0);
         // Shrunk a hair so rounding can never skip a cell that holds a true neighbour.
         let lb2 = (dx * dx + dy * dy) * (1.0 - 1e-5);
-        if lb2 > top.bound_d2() {
-            return;
+        if lb2 <= bound2 {
+            ring.push((lb2, c));
         }
+    }
+
+    /// Offers the entries of cell `c` to `top`.
+    #[inline]
+    fn scan_cell(&self, g: &Grid, c: usize, q: &Query, top: &mut TopK) {
+        let cell = g.cell(c);
+        let (xx, yy) = (c as i64 % g.nx, c as i64 / g.nx);
         let o = g.cell_origin(&self.frame, xx, yy);
         let qd = [(q.p[0] - o[0]) as f32, (q.p[1] - o[1]) as f32, (q.p[2] - o[2]) as f32];
         if q.filter {
@@ -805,6 +828,8 @@ struct TopK {
     keys: Vec<u64>,
     k: usize,
     bound: u64,
+    /// Scratch: the cells of the ring being searched, with their squared distance bounds.
+    ring: Vec<(f64, usize)>,
 }
 
 impl TopK {
