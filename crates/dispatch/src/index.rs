@@ -22,7 +22,7 @@ use crate::error::DispatchError;
 use crate::geo::{arc_to_chord_m, chord_to_arc_m, Frame, GeoPoint};
 use crate::graph::{CandidateGraph, Shortfall};
 use crate::model::{Availability, Responder, ResponderId, SkillSet, Task, MAX_SKILLS};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 /// Default edge of a cell of the main grid, metres (measured fastest among 250/500/1000 m).
 pub const DEFAULT_CELL_M: f64 = 500.0;
@@ -82,6 +82,8 @@ struct Grid {
     hot: Vec<Entry>,
     windows: Vec<(i64, i64)>,
     len: usize,
+    /// Room held by the cells (the rest of the arena is holes left by moved cells).
+    room: usize,
 }
 
 const VACANT: Entry = Entry { d: [0.0; 3], tag: 0, skills: 0 };
@@ -101,7 +103,7 @@ impl Grid {
         let nx = (bbox.w / cell_m).ceil() as i64 + 1;
         let ny = (bbox.h / cell_m).ceil() as i64 + 1;
         let cells = vec![Cell::default(); (nx * ny) as usize];
-        Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells, hot: Vec::new(), windows: Vec::new(), len: 0 }
+        Grid { cell_m, x0: bbox.x0, y0: bbox.y0, nx, ny, cells, hot: Vec::new(), windows: Vec::new(), len: 0, room: 0 }
     }
 
     /// Gives every cell room for `counts[c]` entries and a little more, in cell order (empty
@@ -115,6 +117,7 @@ impl Grid {
         }
         self.hot = vec![VACANT; start as usize];
         self.windows = vec![(0, 0); start as usize];
+        self.room = start as usize;
     }
 
     /// The entries and windows of cell `c`.
@@ -138,6 +141,7 @@ impl Grid {
             windows.resize(start as usize + cap as usize, (0, 0));
             *cell = Cell { start, len: cell.len, cap };
         }
+        self.room = hot.len();
         self.hot = hot;
         self.windows = windows;
     }
@@ -181,6 +185,7 @@ impl Grid {
             self.windows.extend_from_within(cell.start as usize..(cell.start + cell.len) as usize);
             self.hot.resize(start + cap as usize, VACANT);
             self.windows.resize(start + cap as usize, (0, 0));
+            self.room += (cap - cell.cap) as usize;
             cell = Cell { start: start as u32, len: cell.len, cap };
         }
         let at = (cell.start + cell.len) as usize;
@@ -189,7 +194,10 @@ impl Grid {
         cell.len += 1;
         self.cells[c] = cell;
         self.len += 1;
-        if self.hot.len() > 2 * self.len + 4096 {
+        // Repack once holes outweigh the room in use. (Measured against the entries instead,
+        // the check fired on every push while a laid-out grid was being filled, and on every
+        // update of a grid of sparse cells, where the room of a repacked arena alone passed it.)
+        if self.hot.len() - self.room > self.room + 4096 {
             self.repack();
         }
     }
@@ -264,6 +272,14 @@ struct Query {
     max_chord2: f64,
     max_m: u32,
     filter: bool,
+}
+
+/// `x.round() as u32` for `0 <= x < 2^32`, without the library call `round` is on the
+/// baseline x86-64 target: `x - trunc(x)` is exact there, and a half rounds up.
+#[inline]
+fn round_m(x: f64) -> u32 {
+    let t = x as u32;
+    t + u32::from(x - f64::from(t) >= 0.5)
 }
 
 /// Squared chord of a heap key (upper half: f32 bits).
@@ -636,9 +652,9 @@ impl ResponderIndex {
         if k == 0 {
             return Err(DispatchError::ZeroK);
         }
-        let mut heap = BinaryHeap::new();
+        let mut top = TopK::default();
         let mut out = Vec::new();
-        self.knn(&self.query(task, true), k, &mut heap, &mut out);
+        self.knn(&self.query(task, true), k, &mut top, &mut out);
         Ok(out
             .into_iter()
             .map(|(s, m)| Candidate { responder: self.slots[s as usize].as_ref().expect("live").id, distance_m: m })
@@ -646,9 +662,10 @@ impl ResponderIndex {
     }
 
     /// Exact K-nearest search; `out` receives `(slot, metres)` nearest first.
-    fn knn(&self, q: &Query, k: usize, heap: &mut BinaryHeap<u64>, out: &mut Vec<(u32, u32)>) {
-        heap.clear();
+    fn knn(&self, q: &Query, k: usize, top: &mut TopK, out: &mut Vec<(u32, u32)>) {
         out.clear();
+        // Keys above this are beyond the task's range: the range is the bound until K are held.
+        top.reset(k, ((q.max_chord2 as f32).to_bits() as u64 + 1) << 32);
         let grid = if q.filter { self.grid_for(q.required) } else { self.grids[0].as_ref() };
         let Some(g) = grid else { return };
         let (cx, cy) = g.cell_coords(q.x, q.y);
@@ -673,54 +690,63 @@ impl ResponderIndex {
                 let ly = q.y - (g.y0 + (cy - r + 1) as f64 * cm);
                 let hy = (g.y0 + (cy + r) as f64 * cm) - q.y;
                 let lb = lx.min(hx).min(ly).min(hy).max(0.0) * (1.0 - 1e-5);
-                let lb2 = lb * lb;
-                if lb2 > q.max_chord2 {
-                    break;
-                }
-                if heap.len() == k && lb2 > key_d2(*heap.peek().expect("k > 0")) {
+                if lb * lb > top.bound_d2() {
                     break;
                 }
             }
             let (x_lo, x_hi) = ((cx - r).max(0), (cx + r).min(g.nx - 1));
             let (y_lo, y_hi) = ((cy - r).max(0), (cy + r).min(g.ny - 1));
             if x_lo <= x_hi && y_lo <= y_hi {
+                // The ring's cells nearest first: the K-th best tightens sooner, so fewer
+                // entries displace others and more far cells are skipped. (The result does not
+                // depend on the order: keys are unique.)
+                let mut ring = std::mem::take(&mut top.ring);
+                ring.clear();
                 for yy in y_lo..=y_hi {
                     if yy == cy - r || yy == cy + r {
                         for xx in x_lo..=x_hi {
-                            self.scan_cell(g, xx, yy, q, k, heap);
+                            self.near_cell(g, xx, yy, q, top.bound_d2(), &mut ring);
                         }
                     } else {
                         if cx - r >= 0 {
-                            self.scan_cell(g, cx - r, yy, q, k, heap);
+                            self.near_cell(g, cx - r, yy, q, top.bound_d2(), &mut ring);
                         }
                         if r > 0 && cx + r < g.nx {
-                            self.scan_cell(g, cx + r, yy, q, k, heap);
+                            self.near_cell(g, cx + r, yy, q, top.bound_d2(), &mut ring);
                         }
                     }
                 }
+                if ring.len() > 1 {
+                    ring.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                }
+                for &(lb2, c) in &ring {
+                    if lb2 > top.bound_d2() {
+                        break;
+                    }
+                    self.scan_cell(g, c, q, top);
+                }
+                top.ring = ring;
             }
             if cx - r <= 0 && cx + r >= g.nx - 1 && cy - r <= 0 && cy + r >= g.ny - 1 {
                 break; // the block covers the whole grid
             }
             r += 1;
         }
-        // Popping the max-heap yields the keys farthest first: fill, then reverse.
         let max_m = q.max_m;
-        let from = out.len();
-        while let Some(key) = heap.pop() {
-            let m = chord_to_arc_m(key_d2(key).sqrt()).round() as u32;
+        for &key in top.sorted() {
+            let m = round_m(chord_to_arc_m(key_d2(key).sqrt()));
             if m <= max_m {
                 out.push(((key as u32) & SLOT_MASK, m));
             }
         }
-        out[from..].reverse();
     }
 
-    /// Scans one cell unless its nearest point is already beyond the K-th best or the range.
+    /// Notes cell `(xx, yy)` with the squared distance to its nearest point unless it is empty
+    /// or that point is already beyond `bound2` (the K-th best or the range).
     #[inline]
-    fn scan_cell(&self, g: &Grid, xx: i64, yy: i64, q: &Query, k: usize, heap: &mut BinaryHeap<u64>) {
-        let cell = g.cell((yy * g.nx + xx) as usize);
-        if cell.0.is_empty() {
+    fn near_cell(&self, g: &Grid, xx: i64, yy: i64, q: &Query, bound2: f64, ring: &mut Vec<(f64, usize)>) {
+        let c = (yy * g.nx + xx) as usize;
+        if g.cells[c].len == 0 {
             return;
         }
         let cm = g.cell_m;
@@ -729,47 +755,22 @@ impl ResponderIndex {
         let dy = (y_lo - q.y).max(q.y - (y_lo + cm)).max(0.0);
         // Shrunk a hair so rounding can never skip a cell that holds a true neighbour.
         let lb2 = (dx * dx + dy * dy) * (1.0 - 1e-5);
-        if lb2 > q.max_chord2 {
-            return;
+        if lb2 <= bound2 {
+            ring.push((lb2, c));
         }
-        if heap.len() == k && lb2 > key_d2(*heap.peek().expect("k > 0")) {
-            return;
-        }
-        let o = g.cell_origin(&self.frame, xx, yy);
-        let qd = [(q.p[0] - o[0]) as f32, (q.p[1] - o[1]) as f32, (q.p[2] - o[2]) as f32];
-        self.scan(cell, q, qd, k, heap);
     }
 
+    /// Offers the entries of cell `c` to `top`.
     #[inline]
-    fn scan(&self, cell: (&[Entry], &[(i64, i64)]), q: &Query, qd: [f32; 3], k: usize, heap: &mut BinaryHeap<u64>) {
-        let max2 = q.max_chord2 as f32;
-        let (hot, windows) = cell;
-        for (i, e) in hot.iter().enumerate() {
-            if q.filter {
-                if e.skills & q.required != q.required || (q.insurance && e.tag & INSURED == 0) {
-                    continue;
-                }
-                if e.tag & WINDOWED != 0 {
-                    let (from, until) = windows[i];
-                    if from > q.start_at || q.start_at > until {
-                        continue;
-                    }
-                }
-            }
-            let (a, b, c) = (e.d[0] - qd[0], e.d[1] - qd[1], e.d[2] - qd[2]);
-            let d2 = a * a + b * b + c * c;
-            if d2 > max2 {
-                continue;
-            }
-            // Non-negative f32 order equals the order of their bit patterns; the slot number
-            // in the low half breaks ties deterministically.
-            let key = ((d2.to_bits() as u64) << 32) | (e.tag & SLOT_MASK) as u64;
-            if heap.len() < k {
-                heap.push(key);
-            } else if key < *heap.peek().expect("k > 0") {
-                heap.pop();
-                heap.push(key);
-            }
+    fn scan_cell(&self, g: &Grid, c: usize, q: &Query, top: &mut TopK) {
+        let cell = g.cell(c);
+        let (xx, yy) = (c as i64 % g.nx, c as i64 / g.nx);
+        let o = g.cell_origin(&self.frame, xx, yy);
+        let qd = [(q.p[0] - o[0]) as f32, (q.p[1] - o[1]) as f32, (q.p[2] - o[2]) as f32];
+        if q.filter {
+            scan::<true>(cell, q, qd, top);
+        } else {
+            scan::<false>(cell, q, qd, top);
         }
     }
 
@@ -778,15 +779,140 @@ impl ResponderIndex {
         if found > 0 {
             return Shortfall::TooFewEligible { eligible: found as u32 };
         }
-        let mut heap = BinaryHeap::new();
+        let mut top = TopK::default();
         let mut out = Vec::new();
-        self.knn(&self.query(task, false), 1, &mut heap, &mut out);
+        self.knn(&self.query(task, false), 1, &mut top, &mut out);
         if out.is_empty() {
             Shortfall::NoResponderInRange
         } else {
             Shortfall::NoneEligibleInRange
         }
     }
+}
+
+/// Offers every entry of one cell to `top`. Eligibility (skills, insurance, availability
+/// window; with `FILTER`) and range are folded into one test with no branch per field: those
+/// branches went either way at random and their mispredictions were a third of the search.
+/// Entries without a window carry the window `(i64::MIN, i64::MAX)`.
+#[inline]
+fn scan<const FILTER: bool>(cell: (&[Entry], &[(i64, i64)]), q: &Query, qd: [f32; 3], top: &mut TopK) {
+    let (hot, windows) = cell;
+    let required = q.required;
+    // Every entry passes the insurance test when the task does not require insurance.
+    let insured_mask = if q.insurance { INSURED } else { 0 };
+    let at = q.start_at;
+    let mut bound = top.bound;
+    for (e, &(from, until)) in hot.iter().zip(windows) {
+        let (a, b, c) = (e.d[0] - qd[0], e.d[1] - qd[1], e.d[2] - qd[2]);
+        let d2 = a * a + b * b + c * c;
+        // Non-negative f32 order equals the order of their bit patterns; the slot number in
+        // the low half breaks ties deterministically.
+        let key = ((d2.to_bits() as u64) << 32) | (e.tag & SLOT_MASK) as u64;
+        let ok = if FILTER {
+            (e.skills & required == required) & (e.tag & insured_mask == insured_mask) & (from <= at) & (at <= until)
+        } else {
+            true
+        };
+        if ok & (key < bound) {
+            top.offer(key);
+            bound = top.bound;
+        }
+    }
+}
+
+/// The K smallest keys offered so far. Until K are held they sit unordered; from then on they
+/// form a max-heap whose root is the K-th best. `bound` is the key a new one must beat: the
+/// root once K are held, the range limit before.
+#[derive(Debug, Default)]
+struct TopK {
+    keys: Vec<u64>,
+    k: usize,
+    bound: u64,
+    /// Scratch: the cells of the ring being searched, with their squared distance bounds.
+    ring: Vec<(f64, usize)>,
+}
+
+impl TopK {
+    fn reset(&mut self, k: usize, limit: u64) {
+        self.keys.clear();
+        self.k = k;
+        self.bound = limit;
+    }
+
+    /// Squared chord of the bound: a cell or ring whose nearest point is farther is skipped.
+    #[inline]
+    fn bound_d2(&self) -> f64 {
+        key_d2(self.bound)
+    }
+
+    /// Takes `key`, which is below the bound.
+    #[inline]
+    fn offer(&mut self, key: u64) {
+        let n = self.keys.len();
+        if n < self.k {
+            self.keys.push(key);
+            if n + 1 == self.k {
+                self.heapify();
+                self.bound = self.keys[0];
+            }
+            return;
+        }
+        self.sift_down(0, key);
+        self.bound = self.keys[0];
+    }
+
+    /// Puts `key` at `i` and moves it down to its place in the max-heap.
+    #[inline]
+    fn sift_down(&mut self, mut i: usize, key: u64) {
+        let h = &mut self.keys[..];
+        let n = h.len();
+        loop {
+            let mut c = 2 * i + 1;
+            if c >= n {
+                break;
+            }
+            // The larger child, chosen without a branch.
+            if c + 1 < n {
+                c += usize::from(h[c + 1] > h[c]);
+            }
+            if h[c] <= key {
+                break;
+            }
+            h[i] = h[c];
+            i = c;
+        }
+        h[i] = key;
+    }
+
+    fn heapify(&mut self) {
+        for i in (0..self.keys.len() / 2).rev() {
+            let key = self.keys[i];
+            self.sift_down(i, key);
+        }
+    }
+
+    /// The keys held, ascending.
+    fn sorted(&mut self) -> &[u64] {
+        self.keys.sort_unstable();
+        &self.keys
+    }
+}
+
+/// Tasks per unit of work of the parallel candidate search.
+const CHUNK_TASKS: usize = 256;
+
+/// Z-order (Morton) key of cell `(x, y)`: interleaved bits, so that cells close on the curve
+/// are close in space in both directions.
+fn morton(x: u32, y: u32) -> u64 {
+    fn spread(v: u32) -> u64 {
+        let mut v = v as u64;
+        v = (v | v << 16) & 0x0000_FFFF_0000_FFFF;
+        v = (v | v << 8) & 0x00FF_00FF_00FF_00FF;
+        v = (v | v << 4) & 0x0F0F_0F0F_0F0F_0F0F;
+        v = (v | v << 2) & 0x3333_3333_3333_3333;
+        (v | v << 1) & 0x5555_5555_5555_5555
+    }
+    spread(x) | spread(y) << 1
 }
 
 /// The single-task fast path: the `head_count` best free eligible responders for one urgent
@@ -832,40 +958,58 @@ pub fn candidates_with_threads(
             let (x, y) = index.frame.plane(index.frame.local(t.location));
             let g = index.grids[0].as_ref().expect("main grid");
             let (cx, cy) = g.cell_coords(x, y);
-            ((cy.clamp(-1, g.ny) + 1) as u64) << 32 | (cx.clamp(-1, g.nx) + 1) as u64
+            morton((cx.clamp(-1, g.nx) + 1) as u32, (cy.clamp(-1, g.ny) + 1) as u32)
         })
         .collect();
     order.sort_unstable_by_key(|&i| (keys[i as usize], i));
-    let chunk = order.len().div_ceil(threads).max(1);
-    // Each worker returns, per task it handled, (task, start, len) into its flat edge list.
+    // Each chunk of tasks (in grid order) yields, per task, (task, start, len) into its flat
+    // edge list. Workers take the next chunk as they go, so a thread that loses its core to
+    // another process leaves its share to the others; chunks are merged in chunk order below,
+    // so the graph is the same on any number of threads.
     type Part = (Vec<(u32, u32, u32)>, Vec<(u32, u32)>, Vec<(usize, Shortfall)>);
-    let work = |mine: &[u32]| -> Part {
-        let mut heap = BinaryHeap::new();
-        let mut out = Vec::new();
+    let work = |mine: &[u32], top: &mut TopK, out: &mut Vec<(u32, u32)>| -> Part {
         let mut spans = Vec::with_capacity(mine.len());
         let mut edges = Vec::with_capacity(mine.len() * k);
         let mut short = Vec::new();
         for &i in mine {
             let t = &tasks[i as usize];
             let kk = k.max(t.head_count as usize);
-            index.knn(&index.query(t, true), kk, &mut heap, &mut out);
+            index.knn(&index.query(t, true), kk, top, out);
             spans.push((i, edges.len() as u32, out.len() as u32));
-            edges.extend_from_slice(&out);
+            edges.extend_from_slice(out);
             if out.len() < t.head_count as usize {
                 short.push((i as usize, index.shortfall(t, out.len())));
             }
         }
         (spans, edges, short)
     };
-    let parts: Vec<Part> = if threads == 1 || order.len() < 256 {
-        vec![work(&order)]
+    let chunks: Vec<&[u32]> = order.chunks(CHUNK_TASKS).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || -> Vec<(usize, Part)> {
+        let (mut top, mut out) = (TopK::default(), Vec::new());
+        let mut done = Vec::new();
+        loop {
+            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(mine) = chunks.get(c) else { break };
+            done.push((c, work(mine, &mut top, &mut out)));
+        }
+        done
+    };
+    let helpers = (threads - 1).min(chunks.len().saturating_sub(1));
+    let mut done: Vec<(usize, Part)> = if helpers == 0 {
+        worker()
     } else {
         std::thread::scope(|scope| {
-            let work = &work;
-            let handles: Vec<_> = order.chunks(chunk).map(|mine| scope.spawn(move || work(mine))).collect();
-            handles.into_iter().map(|h| h.join().expect("candidate worker panicked")).collect()
+            let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(worker)).collect();
+            let mut done = worker();
+            for h in handles {
+                done.extend(h.join().expect("candidate worker panicked"));
+            }
+            done
         })
     };
+    done.sort_unstable_by_key(|&(c, _)| c);
+    let parts: Vec<Part> = done.into_iter().map(|(_, part)| part).collect();
     // Where each task's list lives: (part, start, len).
     let mut at = vec![(0u32, 0u32, 0u32); tasks.len()];
     for (p, (spans, _, _)) in parts.iter().enumerate() {
@@ -912,4 +1056,42 @@ pub fn candidates_with_threads(
         responder_ids,
         shortfalls,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_metres_round_half_up_like_f64_round() {
+        let mut xs = vec![0.0, 0.25, 0.5, 0.49999999999999994, 1.5, 2.5, 2.4999999999999996, 199_999.5, 4.0e9];
+        let mut v = 0.123_456_789_f64;
+        for _ in 0..100_000 {
+            v = (v * 7_919.0 + 0.317).fract();
+            xs.push(v * 250_000.0);
+        }
+        for x in xs {
+            assert_eq!(round_m(x), x.round() as u32, "{x}");
+        }
+    }
+
+    #[test]
+    fn top_k_keeps_the_k_smallest_keys() {
+        let mut top = TopK::default();
+        let mut v = 12_345u64;
+        for k in [1, 2, 5, 32] {
+            top.reset(k, u64::MAX);
+            let mut all = Vec::new();
+            for _ in 0..1_000 {
+                v = v.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let key = v >> 8;
+                all.push(key);
+                if key < top.bound {
+                    top.offer(key);
+                }
+            }
+            all.sort_unstable();
+            assert_eq!(top.sorted(), &all[..k]);
+        }
+    }
 }
