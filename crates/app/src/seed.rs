@@ -433,7 +433,7 @@ impl App {
                 org_id: None,
             })
             .collect();
-        let mut tx = self.store.begin_bulk().await?;
+        let mut tx = self.store.begin_bulk(BulkMode::Wal).await?;
         let loaded = async {
             let ids = tongxin_store::users::create_many(&mut tx, &users).await?;
             for (&k, id) in wanted.iter().zip(&ids) {

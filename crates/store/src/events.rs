@@ -58,11 +58,7 @@ pub struct EventRow {
 
 /// Publishes inside `tx`; visible to readers when `tx` commits.
 pub async fn publish(tx: &mut Tx, backend: Backend, e: &NewEvent) -> Result<i64> {
-    // Once per outer transaction: the lock is held until its COMMIT anyway.
-    if backend == Backend::Postgres && !tx.batch().events_locked {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
-        tx.batch().events_locked = true;
-    }
+    lock_events(tx, backend).await?;
     let r = sqlx::query(
         "INSERT INTO events (at, topic, kind, division_path, org_id, user_id, public, payload) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
@@ -91,9 +87,7 @@ pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) ->
     if events.is_empty() {
         return Ok(());
     }
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
-    }
+    lock_events(tx, backend).await?;
     use crate::bulk::Column::{Int, Text};
     let at = now_ms();
     crate::bulk::insert_columns(
@@ -113,7 +107,17 @@ pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) ->
     )
     .await?;
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind("batch").execute(&mut **tx).await?;
+        tx.batch().notify = true;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: takes the events ordering lock, once per outer transaction (it is held until
+/// that transaction's COMMIT anyway).
+async fn lock_events(tx: &mut Tx, backend: Backend) -> Result<()> {
+    if backend == Backend::Postgres && !tx.batch().events_locked {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
+        tx.batch().events_locked = true;
     }
     Ok(())
 }
