@@ -390,41 +390,6 @@ impl Solver<'_> {
         pending
     }
 
-    /// Relaxation of a warm search: a free column is a terminal whether it still carries a
-    /// price (a deficit node) or not (it reaches the sink), and so is the task's unfilled column.
-    #[inline]
-    fn relax_warm(&mut self, r: u32, base: i64, best: &mut Terminal) {
-        let t = self.row_task[r as usize] as usize;
-        let g = self.g;
-        let stamp = self.stamp;
-        for e in g.offsets[t] as usize..g.offsets[t + 1] as usize {
-            let c = g.cols[e];
-            let col = &mut self.cols[c as usize];
-            if col.done == stamp {
-                continue;
-            }
-            let cost = g.costs[e];
-            let nd = base + cost as i64 - col.v;
-            if (nd, c) >= (best.dist, best.col) {
-                continue;
-            }
-            if col.row == NONE {
-                *best = Terminal { dist: nd, col: c, pred: r, cost: cost as i64 };
-            } else if col.seen != stamp || nd < col.dist {
-                col.seen = stamp;
-                col.dist = nd;
-                col.pred = r;
-                col.pred_cost = cost;
-                self.heap.push(Reverse((nd, c)));
-            }
-        }
-        let nd = base + g.penalty[t];
-        let c = (self.m + t) as u32;
-        if (nd, c) < (best.dist, best.col) {
-            *best = Terminal { dist: nd, col: c, pred: r, cost: g.penalty[t] };
-        }
-    }
-
     /// Places row `r0` along a shortest path (reduced costs) to the nearest free column, priced
     /// or not, or to its unfilled column; returns the number of columns scanned. Ending at an
     /// unpriced free column or unfilled moves one unit of excess to the sink, which
@@ -434,7 +399,7 @@ impl Solver<'_> {
         self.heap.clear();
         self.scanned.clear();
         let mut best = Terminal { dist: i64::MAX, col: NONE, pred: NONE, cost: 0 };
-        self.relax_warm(r0, 0, &mut best);
+        self.relax(r0, 0, &mut best);
         while let Some(Reverse((d, c))) = self.heap.pop() {
             if (d, c) >= (best.dist, best.col) {
                 break;
@@ -447,7 +412,7 @@ impl Solver<'_> {
             let r = col.row;
             let base = d - (self.row_cost[r as usize] - col.v);
             self.scanned.push(c);
-            self.relax_warm(r, base, &mut best);
+            self.relax(r, base, &mut best);
         }
         let dmin = best.dist;
         for &c in &self.scanned {
