@@ -296,45 +296,7 @@ impl<'g> Solver<'g> {
             self.assign(r0, c, cost);
             return 0;
         }
-        self.stamp += 1;
-        self.heap.clear();
-        self.scanned.clear();
-        let mut best = Terminal { dist: i64::MAX, col: NONE, pred: NONE, cost: 0 };
-        self.relax(r0, 0, &mut best);
-        while let Some(Reverse((d, c))) = self.heap.pop() {
-            if (d, c) >= (best.dist, best.col) {
-                break;
-            }
-            let col = &mut self.cols[c as usize];
-            if col.done == self.stamp || d > col.dist {
-                continue; // stale entry
-            }
-            col.done = self.stamp;
-            let r = col.row;
-            // The row's own arc is tight: u_r = row_cost - v_c.
-            let base = d - (self.row_cost[r as usize] - col.v);
-            self.scanned.push(c);
-            self.relax(r, base, &mut best);
-        }
-        let dmin = best.dist;
-        for &c in &self.scanned {
-            let col = &mut self.cols[c as usize];
-            col.v += col.dist - dmin;
-        }
-        // Augment: every row on the path moves to the next column.
-        let (mut r, mut c, mut cost) = (best.pred, best.col, best.cost);
-        loop {
-            let old = self.row_col[r as usize];
-            self.assign(r, c, cost);
-            if r == r0 {
-                break;
-            }
-            c = old;
-            let col = &self.cols[c as usize];
-            r = col.pred;
-            cost = col.pred_cost as i64;
-        }
-        self.scanned.len()
+        self.augment(r0)
     }
 }
 
@@ -390,11 +352,12 @@ impl Solver<'_> {
         pending
     }
 
-    /// Places row `r0` along a shortest path (reduced costs) to the nearest free column, priced
-    /// or not, or to its unfilled column; returns the number of columns scanned. Ending at an
-    /// unpriced free column or unfilled moves one unit of excess to the sink, which
-    /// [`Solver::add_col_back`] later sends on to a priced column.
-    fn add_row_warm(&mut self, r0: u32) -> usize {
+    /// Places row `r0` along a shortest augmenting path (Dijkstra on reduced costs) to the
+    /// nearest free column, priced or not, or to its unfilled column; returns the number of
+    /// columns scanned. In a warm finish, ending at an unpriced free column or unfilled moves
+    /// one unit of excess to the sink, which [`Solver::add_col_back`] later sends on to a
+    /// priced column.
+    fn augment(&mut self, r0: u32) -> usize {
         self.stamp += 1;
         self.heap.clear();
         self.scanned.clear();
@@ -406,10 +369,11 @@ impl Solver<'_> {
             }
             let col = &mut self.cols[c as usize];
             if col.done == self.stamp || d > col.dist {
-                continue;
+                continue; // stale entry
             }
             col.done = self.stamp;
             let r = col.row;
+            // The row's own arc is tight: u_r = row_cost - v_c.
             let base = d - (self.row_cost[r as usize] - col.v);
             self.scanned.push(c);
             self.relax(r, base, &mut best);
@@ -419,6 +383,7 @@ impl Solver<'_> {
             let col = &mut self.cols[c as usize];
             col.v += col.dist - dmin;
         }
+        // Augment: every row on the path moves to the next column.
         let (mut r, mut c, mut cost) = (best.pred, best.col, best.cost);
         loop {
             let old = self.row_col[r as usize];
@@ -579,7 +544,7 @@ pub fn solve_warm(graph: &CandidateGraph, eps: i64) -> Option<Assignment> {
     let budget = WARM_SCAN_BUDGET_PER_SLOT.saturating_mul(s.row_task.len());
     let mut work = 0usize;
     for &r in &pending {
-        work += s.add_row_warm(r);
+        work += s.augment(r);
         if work > budget {
             return None;
         }
@@ -794,7 +759,7 @@ mod tests {
             let (price, holds) = crate::auction::auction_warm_start(&g, 1_000_000);
             let mut s = Solver::new(&g);
             for r in s.warm_start(&price, &holds) {
-                s.add_row_warm(r);
+                s.augment(r);
                 rows += 1;
             }
             let priced: Vec<u32> =

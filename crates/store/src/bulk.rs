@@ -46,7 +46,7 @@ pub async fn bulk_insert_then<T>(
 ) -> Result<u64> {
     let mut affected = 0;
     let n = cols.split(',').count();
-    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    let sqlite = tx.backend() == crate::Backend::Sqlite;
     for chunk in rows.chunks(rows_per_insert(n)) {
         let values =
             if sqlite { anonymous_placeholders(chunk.len(), n) } else { crate::values_placeholders(chunk.len(), n) };
@@ -72,7 +72,7 @@ pub async fn bulk_insert_ids<T>(
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(rows.len());
     let n = cols.split(',').count();
-    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    let sqlite = tx.backend() == crate::Backend::Sqlite;
     for chunk in rows.chunks(rows_per_insert(n)) {
         let values =
             if sqlite { anonymous_placeholders(chunk.len(), n) } else { crate::values_placeholders(chunk.len(), n) };
@@ -155,7 +155,7 @@ pub async fn insert_columns(tx: &mut Tx, table: &str, cols: &[(&str, Column)], r
     }
     let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
     let ret = if returning { " RETURNING id" } else { "" };
-    let sqlite = tx.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
+    let sqlite = tx.backend() == crate::Backend::Sqlite;
     let mut ids = Vec::with_capacity(if returning { n } else { 0 });
     if !sqlite {
         let arrays: Vec<(String, &str)> = cols.iter().map(|c| c.1.pg_array()).collect();

@@ -148,30 +148,36 @@ const VOL_INSERT_COLS: &str = "name, id_hash, id_enc, phone_enc, phone_hash, bir
 
 /// Inserts volunteers in bulk.
 pub async fn insert_volunteers(tx: &mut Tx, rows: &[NewVolunteer], now: i64) -> Result<()> {
-    crate::bulk::bulk_insert(tx, "volunteers", VOL_INSERT_COLS, rows, |q, v| {
-        q.bind(v.name.clone())
-            .bind(v.id_hash.clone())
-            .bind(v.id_enc.clone())
-            .bind(v.phone_enc.clone())
-            .bind(v.phone_hash.clone())
-            .bind(v.birth_year)
-            .bind(v.real_name as i64)
-            .bind(v.division_code.clone())
-            .bind(v.division_path.clone())
-            .bind(v.lon)
-            .bind(v.lat)
-            .bind(v.skills.clone())
-            .bind(v.insured as i64)
-            .bind(v.org_id)
-            .bind(v.weekly.clone())
-            .bind(v.available_now as i64)
-            .bind(v.cert_kinds.clone())
-            .bind(v.user_id)
-            .bind(now)
-            .bind(now)
-            .bind(1i64)
-    })
-    .await
+    crate::bulk::bulk_insert(tx, "volunteers", VOL_INSERT_COLS, rows, |q, v| bind_volunteer(q, v, now)).await
+}
+
+/// Binds a volunteer's values in the order of [`VOL_INSERT_COLS`] (one row, version 1).
+fn bind_volunteer<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    v: &NewVolunteer,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(v.name.clone())
+        .bind(v.id_hash.clone())
+        .bind(v.id_enc.clone())
+        .bind(v.phone_enc.clone())
+        .bind(v.phone_hash.clone())
+        .bind(v.birth_year)
+        .bind(v.real_name as i64)
+        .bind(v.division_code.clone())
+        .bind(v.division_path.clone())
+        .bind(v.lon)
+        .bind(v.lat)
+        .bind(v.skills.clone())
+        .bind(v.insured as i64)
+        .bind(v.org_id)
+        .bind(v.weekly.clone())
+        .bind(v.available_now as i64)
+        .bind(v.cert_kinds.clone())
+        .bind(v.user_id)
+        .bind(now)
+        .bind(now)
+        .bind(1i64)
 }
 
 /// Inserts households.
@@ -1200,32 +1206,9 @@ pub async fn volunteer_of_user(pool: &AnyPool, user_id: i64) -> Result<Option<i6
 /// Creates one volunteer; a registered ID number is a conflict.
 pub async fn create_volunteer(tx: &mut Tx, v: &NewVolunteer, now: i64) -> Result<i64> {
     let sql = format!(
-        "INSERT INTO volunteers ({VOL_INSERT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,1) RETURNING id"
+        "INSERT INTO volunteers ({VOL_INSERT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING id"
     );
-    let r = sqlx::query(&sql)
-        .bind(v.name.clone())
-        .bind(v.id_hash.clone())
-        .bind(v.id_enc.clone())
-        .bind(v.phone_enc.clone())
-        .bind(v.phone_hash.clone())
-        .bind(v.birth_year)
-        .bind(v.real_name as i64)
-        .bind(v.division_code.clone())
-        .bind(v.division_path.clone())
-        .bind(v.lon)
-        .bind(v.lat)
-        .bind(v.skills.clone())
-        .bind(v.insured as i64)
-        .bind(v.org_id)
-        .bind(v.weekly.clone())
-        .bind(v.available_now as i64)
-        .bind(v.cert_kinds.clone())
-        .bind(v.user_id)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_unique)?;
+    let r = bind_volunteer(sqlx::query(&sql), v, now).fetch_one(&mut **tx).await.map_err(map_unique)?;
     col(&r, "id")
 }
 
