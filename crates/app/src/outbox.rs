@@ -94,7 +94,7 @@ pub struct ChannelConfig {
     pub sms_template: String,
     /// Timeout of one HTTP delivery.
     pub http_timeout: Duration,
-    /// Messages claimed per batch.
+    /// Messages claimed per batch and channel.
     pub batch: i64,
     /// Concurrent HTTP deliveries per worker.
     pub concurrency: usize,
@@ -199,7 +199,8 @@ impl App {
     /// Claims and delivers one batch; returns how many messages were handled.
     pub async fn deliver_batch(&self, worker: &str, client: &reqwest::Client) -> AppResult<usize> {
         let cfg = self.channel_config();
-        let batch = tongxin_store::outbox::claim(&self.store, worker, cfg.batch, cfg.lease_ms).await?;
+        let channels = Channel::ALL.map(Channel::key);
+        let batch = tongxin_store::outbox::claim(&self.store, worker, &channels, cfg.batch, cfg.lease_ms).await?;
         if batch.is_empty() {
             return Ok(0);
         }

@@ -254,22 +254,37 @@ fn outermost_paths(paths: &[String]) -> Vec<&str> {
     out
 }
 
-/// Claims up to `limit` due messages for `worker` until `lease_ms` from now (SKIP LOCKED on PostgreSQL).
-pub async fn claim(store: &Store, worker: &str, limit: i64, lease_ms: i64) -> Result<Vec<MessageRow>> {
+/// Claims due messages for `worker` until `lease_ms` from now: up to `per_channel` of each of
+/// `channels` (every channel the workers deliver), so that a channel with a huge backlog — the
+/// million household SMS of a red alert, or a gateway that keeps failing — never holds back the
+/// others (webhooks, in-app) queued after it. SKIP LOCKED on PostgreSQL.
+pub async fn claim(
+    store: &Store,
+    worker: &str,
+    channels: &[&str],
+    per_channel: i64,
+    lease_ms: i64,
+) -> Result<Vec<MessageRow>> {
     let now = now_ms();
     let mut tx = store.begin().await?;
     let lock = if store.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let ids: Vec<i64> = sqlx::query(&format!(
-        "SELECT id FROM outbox WHERE state IN ('queued','failed') AND next_at <= $1 \
-         AND (locked_until IS NULL OR locked_until < $1) ORDER BY urgent DESC, next_at, id LIMIT $2{lock}"
-    ))
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| col(r, "id"))
-    .collect::<Result<_>>()?;
+    let mut ids: Vec<i64> = Vec::new();
+    for ch in channels {
+        // Conditions and lock at one query level: PostgreSQL rechecks them on a row another
+        // worker claimed meanwhile, so it is skipped rather than claimed twice.
+        let rows = sqlx::query(&format!(
+            "SELECT id FROM outbox WHERE channel = $1 AND state IN ('queued','failed') AND next_at <= $2 \
+             AND (locked_until IS NULL OR locked_until < $2) ORDER BY urgent DESC, next_at, id LIMIT $3{lock}"
+        ))
+        .bind(ch.to_string())
+        .bind(now)
+        .bind(per_channel)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &rows {
+            ids.push(col(r, "id")?);
+        }
+    }
     if ids.is_empty() {
         tx.rollback().await?;
         return Ok(vec![]);

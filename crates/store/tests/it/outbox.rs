@@ -81,3 +81,37 @@ async fn household_fan_out_queues_each_household_once() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_channel_backlog_does_not_hold_back_the_other_channels() {
+    for db in dbs().await {
+        let mut tx = db.store.begin().await.unwrap();
+        load_mini(&mut tx).await;
+        let rows: Vec<_> = (0..30).map(|i| hh("320508017001", PINGJIANG, i)).collect();
+        insert_households(&mut tx, &rows).await.unwrap();
+        // Thirty urgent household SMS first, then two ordinary webhooks.
+        let paths = vec![GUSU.to_string()];
+        enqueue_households(&mut tx, Households::Within(&paths), &template(), "alert:7:sms:hh:").await.unwrap();
+        let hooks: Vec<_> = (0..2)
+            .map(|i| NewMessage {
+                channel: "webhook".into(),
+                recipient: "1".into(),
+                kind: "incident.note".into(),
+                idempotency_key: format!("incident:1:note:{i}:webhook:1"),
+                ..Default::default()
+            })
+            .collect();
+        tongxin_store::outbox::enqueue(&mut tx, &hooks).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let channels = ["inapp", "email", "webhook", "sms"];
+        let got = tongxin_store::outbox::claim(&db.store, "w1", &channels, 10, 60_000).await.unwrap();
+        let n = |ch: &str| got.iter().filter(|m| m.channel == ch).count();
+        assert_eq!((n("sms"), n("webhook")), (10, 2), "{:?}", db.store.backend());
+        // The next claim takes the next ten SMS, none of the claimed ones again.
+        let again = tongxin_store::outbox::claim(&db.store, "w2", &channels, 10, 60_000).await.unwrap();
+        assert_eq!(again.len(), 10);
+        assert!(again.iter().all(|m| m.channel == "sms" && !got.iter().any(|g| g.id == m.id)));
+        db.cleanup().await;
+    }
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tongxin_store::registry::{insert_households, NewHousehold};
 
 const STREET: &str = "320508018000";
+const CHANNELS: [&str; 4] = ["inapp", "email", "webhook", "sms"];
 const WUZHONG_STREET: &str = "320506001000";
 
 fn draft(colour: &str, divisions: &[&str]) -> Value {
@@ -446,10 +447,10 @@ async fn sms_gateway_and_crash_recovery() {
         let (s, _) = post_json(&cmd, &cc, t.url(&format!("/api/v1/alerts/{id}/approve")), json!({})).await;
         assert_eq!(s, 200);
         // A worker claims everything and dies before finishing (kill -9): nothing is marked sent.
-        let claimed = tongxin_store::outbox::claim(&t.app.store, "dead-worker", 1000, 200).await.unwrap();
+        let claimed = tongxin_store::outbox::claim(&t.app.store, "dead-worker", &CHANNELS, 1000, 200).await.unwrap();
         assert!(claimed.iter().filter(|m| m.channel == "sms").count() == 4);
         // While the lease runs, another worker gets none of them (on PostgreSQL: SKIP LOCKED + lease).
-        let other = tongxin_store::outbox::claim(&t.app.store, "w2", 1000, 200).await.unwrap();
+        let other = tongxin_store::outbox::claim(&t.app.store, "w2", &CHANNELS, 1000, 200).await.unwrap();
         assert!(other.is_empty());
         // After the lease (or, on SQLite, the restart releasing leases) the messages go out.
         if t.app.store.backend() == tongxin_store::Backend::Sqlite {
