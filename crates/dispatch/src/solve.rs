@@ -161,7 +161,8 @@ impl Assignment {
     }
 }
 
-/// Per-column state, packed so that one relaxation touches one cache line.
+/// Per-column state, packed so that one relaxation touches one cache line (32 bytes: two to
+/// a line, none straddling two).
 #[derive(Debug, Clone, Copy)]
 struct Col {
     /// Potential (0 while free; only falls once assigned).
@@ -170,12 +171,14 @@ struct Col {
     dist: i64,
     seen: u32,
     done: u32,
-    /// Row that reached this column, and that arc's cost.
+    /// Row that reached this column (column, in a backward search). The arc's cost is looked
+    /// up again on the path only ([`Solver::arc_cost`]).
     pred: u32,
-    pred_cost: u32,
     /// Assigned row, or `NONE`.
     row: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Col>() == 32);
 
 /// The best free column (terminal) found so far in a search.
 #[derive(Debug, Clone, Copy)]
@@ -207,7 +210,7 @@ impl<'g> Solver<'g> {
         for (i, &h) in g.head.iter().enumerate() {
             row_task.extend(std::iter::repeat_n(i as u32, h as usize));
         }
-        let col = Col { v: 0, dist: 0, seen: 0, done: 0, pred: NONE, pred_cost: 0, row: NONE };
+        let col = Col { v: 0, dist: 0, seen: 0, done: 0, pred: NONE, row: NONE };
         Solver {
             g,
             m,
@@ -247,7 +250,6 @@ impl<'g> Solver<'g> {
                 col.seen = stamp;
                 col.dist = nd;
                 col.pred = r;
-                col.pred_cost = cost;
                 self.heap.push(Reverse((nd, c)));
             }
         }
@@ -394,9 +396,18 @@ impl Solver<'_> {
             c = old;
             let col = &self.cols[c as usize];
             r = col.pred;
-            cost = col.pred_cost as i64;
+            cost = self.arc_cost(r, c) as i64;
         }
         self.scanned.len()
+    }
+
+    /// Cost of the arc from row `r` to responder column `c` (which must be a candidate of it).
+    fn arc_cost(&self, r: u32, c: u32) -> u32 {
+        let t = self.row_task[r as usize] as usize;
+        let g = self.g;
+        let e =
+            (g.offsets[t] as usize..g.offsets[t + 1] as usize).find(|&e| g.cols[e] == c).expect("an arc of the path");
+        g.costs[e]
     }
 
     /// Row dual of an assigned row.
@@ -463,7 +474,6 @@ impl Solver<'_> {
                         c.seen = stamp;
                         c.dist = nd;
                         c.pred = y;
-                        c.pred_cost = cost;
                         self.heap.push(Reverse((nd, cr)));
                     }
                 }
@@ -479,7 +489,8 @@ impl Solver<'_> {
             Start::Col(c) => {
                 let r = self.cols[c as usize].row;
                 self.cols[c as usize].row = NONE;
-                (r, self.cols[c as usize].pred, self.cols[c as usize].pred_cost)
+                let y = self.cols[c as usize].pred;
+                (r, y, self.arc_cost(r, y))
             }
             Start::Row(r, y, cost) => (r, y, cost),
         };
@@ -490,7 +501,8 @@ impl Solver<'_> {
                 break;
             }
             r = next;
-            (y, cost) = (self.cols[y as usize].pred, self.cols[y as usize].pred_cost);
+            y = self.cols[y as usize].pred;
+            cost = self.arc_cost(r, y);
         }
         self.scanned.len()
     }
