@@ -677,8 +677,9 @@ const SATURATED_COLUMNS_PER_SLOT: u64 = 2;
 /// Solves the dispatch min-cost flow on `graph` exactly.
 ///
 /// Slots are added by shortest augmenting paths; if the total search work passes a budget
-/// proportional to the number of slots, the solve restarts with the ε-scaling auction
-/// ([`crate::auction`]). Both are exact.
+/// proportional to the number of slots, the solve restarts on the saturated path
+/// ([`solve_saturated`]). A market with at least half as many slots as candidate responders
+/// starts there at once. Both are exact.
 ///
 /// Independent parts of the graph (no responder in common) are solved at once on all cores
 /// ([`crate::split`]).
@@ -698,8 +699,9 @@ pub fn solve_in_parts(graph: &CandidateGraph, parts: usize) -> Assignment {
     crate::split::solve_split(graph, parts.clamp(1, 16), true, |g| solve_with_budget(g, SCAN_BUDGET_PER_SLOT))
 }
 
-/// [`solve`] with an explicit budget (`usize::MAX` = shortest paths only, `0` = auction as
-/// soon as one search scans anything).
+/// [`solve`] with an explicit budget (`usize::MAX` = shortest paths only, `0` = the saturated
+/// path as soon as one search scans anything). With any budget but `usize::MAX`, a market
+/// with at least half as many slots as candidate responders takes the saturated path at once.
 pub fn solve_with_budget(graph: &CandidateGraph, per_slot: usize) -> Assignment {
     // At half as many slots as candidate responders or more, shortest paths met the budget
     // on every generated city (40 000 to 100 000 tasks) only after most of the rows, work that
