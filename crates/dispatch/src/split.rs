@@ -55,26 +55,35 @@ fn bins_of(g: &CandidateGraph, bins: usize, always: bool) -> Option<Vec<u32>> {
     if bins < 2 || (!always && g.edge_count() < MIN_SPLIT_EDGES) {
         return None;
     }
-    let mut dsu = Dsu::new(t + m);
+    // Tasks only: each task joins the first task seen with the same candidate. The sets are
+    // the same as over tasks and responders, and the union-find stays small enough for the
+    // cache (at 10 000 tasks this check is paid on every solve and the split never happens).
+    let mut dsu = Dsu::new(t);
+    let mut first = vec![u32::MAX; m];
     for i in 0..t {
         for e in g.offsets[i] as usize..g.offsets[i + 1] as usize {
-            dsu.union(i as u32, (t + g.cols[e] as usize) as u32);
+            let f = &mut first[g.cols[e] as usize];
+            if *f == u32::MAX {
+                *f = i as u32;
+            } else {
+                dsu.union(i as u32, *f);
+            }
         }
     }
     // Edges per component root.
-    let mut weight = vec![0u64; t + m];
+    let mut weight = vec![0u64; t];
     for i in 0..t {
         let r = dsu.find(i as u32) as usize;
         weight[r] += (g.offsets[i + 1] - g.offsets[i]) as u64 + 1;
     }
-    let mut roots: Vec<u32> = (0..(t + m) as u32).filter(|&r| weight[r as usize] > 0).collect();
+    let mut roots: Vec<u32> = (0..t as u32).filter(|&r| weight[r as usize] > 0).collect();
     roots.sort_unstable_by_key(|&r| (std::cmp::Reverse(weight[r as usize]), r));
     let total: u64 = roots.iter().map(|&r| weight[r as usize]).sum();
     if roots.len() < 2 || (!always && weight[roots[0] as usize] * 10 > total * 7) {
         return None; // one component holds most of the work
     }
     let mut load = vec![0u64; bins];
-    let mut bin_of_root = vec![0u32; t + m];
+    let mut bin_of_root = vec![0u32; t];
     for &r in &roots {
         let b = (0..bins).min_by_key(|&b| (load[b], b)).expect("bins > 0");
         load[b] += weight[r as usize];
