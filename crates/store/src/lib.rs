@@ -244,12 +244,44 @@ impl Store {
 impl Store {
     /// Refreshes the planner's statistics after bulk loads (same statement on both backends):
     /// without them SQLite assumes a jurisdiction range is selective and sorts whole tables.
+    ///
+    /// On PostgreSQL it is `VACUUM (ANALYZE)`: the vacuum sets the visibility map and hint bits of
+    /// the freshly loaded pages (what autovacuum does some minutes later), so the first queries
+    /// after a load read index-only instead of visiting and rewriting every heap page.
     pub async fn analyze(&self) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            // Sample each index (as PostgreSQL samples tables) rather than read millions of rows.
-            sqlx::query("PRAGMA analysis_limit=1000").execute(&self.write).await?;
+        match self.backend {
+            Backend::Sqlite => {
+                // Sample each index (as PostgreSQL samples tables) rather than read millions of rows.
+                sqlx::query("PRAGMA analysis_limit=1000").execute(&self.write).await?;
+                sqlx::query("ANALYZE").execute(&self.write).await?;
+            }
+            Backend::Postgres => {
+                // This schema's tables only: the database may hold other schemas (tests, tenants).
+                let rows = sqlx::query(
+                    "SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = current_schema() \
+                     ORDER BY tablename",
+                )
+                .fetch_all(&self.write)
+                .await?;
+                let tables: Vec<String> = rows.iter().map(|r| col(r, "t")).collect::<Result<_>>()?;
+                if !tables.is_empty() {
+                    let sql = format!("VACUUM (ANALYZE) {}", tables.join(", "));
+                    sqlx::query(&sql).persistent(false).execute(&self.write).await?;
+                }
+            }
         }
-        sqlx::query("ANALYZE").execute(&self.write).await?;
+        Ok(())
+    }
+
+    /// Writes what the log holds into the database files now (PostgreSQL `CHECKPOINT`, which
+    /// needs the `pg_checkpoint` role or a superuser; SQLite `wal_checkpoint(TRUNCATE)`), so that
+    /// a benchmark's measured step does not share the disk with the checkpoint of its own load.
+    pub async fn checkpoint(&self) -> Result<()> {
+        let sql = match self.backend {
+            Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+            Backend::Postgres => "CHECKPOINT",
+        };
+        sqlx::query(sql).persistent(false).execute(&self.write).await?;
         Ok(())
     }
 

@@ -49,9 +49,17 @@ async fn rerunnable_bulk_load_commits_and_restores_durable_settings() {
         tx.commit().await.unwrap();
         s.end_bulk().await.unwrap();
         s.analyze().await.unwrap();
+        s.checkpoint().await.unwrap();
         assert_eq!(s.count_rows("households").await.unwrap(), 100);
         if s.backend() == tongxin_store::Backend::Sqlite {
             assert_eq!(pragma(s, "journal_mode").await, "wal");
+        } else {
+            // The vacuum after the load marked the new pages all-visible (index-only reads).
+            let r = sqlx::query("SELECT relallvisible AS n FROM pg_class WHERE oid = 'households'::regclass")
+                .fetch_one(s.reader())
+                .await
+                .unwrap();
+            assert!(tongxin_store::col::<i32>(&r, "n").unwrap() > 0);
         }
         // Foreign keys hold again after the load.
         let mut tx = s.begin().await.unwrap();
