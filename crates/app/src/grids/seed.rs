@@ -134,6 +134,15 @@ impl Rows {
         self.vulnerable.append(&mut other.vulnerable);
         self.grids += other.grids;
     }
+
+    /// Room for `parts` appended one after the other (batches are tens of thousands of rows:
+    /// growing the vectors copies them again and again).
+    fn reserve_for(&mut self, parts: &[Rows]) {
+        self.boundaries.reserve(parts.iter().map(|p| p.boundaries.len()).sum());
+        self.buildings.reserve(parts.iter().map(|p| p.buildings.len()).sum());
+        self.households.reserve(parts.iter().map(|p| p.households.len()).sum());
+        self.vulnerable.reserve(parts.iter().map(|p| p.vulnerable.len()).sum());
+    }
 }
 
 /// What the generator threads share.
@@ -241,7 +250,9 @@ impl App {
                 });
                 let Ok(b) = b else { return };
                 let mut batch = Rows::default();
-                for r in a.into_iter().chain(b) {
+                let parts: Vec<Rows> = a.into_iter().chain(b).collect();
+                batch.reserve_for(&parts);
+                for r in parts {
                     batch.append(r, &mut next);
                 }
                 if send.blocking_send(batch).is_err() {
@@ -290,6 +301,12 @@ impl App {
 fn gen_community(ctx: &GenCtx, job: &Job) -> Rows {
     let mut f = Faker::new(job.seed);
     let mut out = Rows { grids: job.n, ..Rows::default() };
+    // About a building per 16 households and a vulnerable resident per 10 (25 % on the demo street).
+    let households = job.n * ctx.per_grid.max(DEMO_STREET_HOUSEHOLDS);
+    out.boundaries.reserve(job.n);
+    out.households.reserve(households);
+    out.buildings.reserve(households / 8);
+    out.vulnerable.reserve(households / 8);
     for k in 0..job.n {
         let g = &ctx.grids[job.first + k];
         let path = &ctx.paths[job.first + k];
