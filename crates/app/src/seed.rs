@@ -3,6 +3,7 @@
 
 use crate::auth::hash_password;
 use crate::divisions::{grid_rows, suzhou_rows};
+use crate::grids::seed::BaseSeedReport;
 use crate::{App, AppError, AppResult, RequestCtx};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
@@ -10,7 +11,8 @@ use std::time::Instant;
 use tongxin_domain::division::{self, DivisionRow, Level};
 use tongxin_domain::fake::{district_name, FakeOrgKind, Faker};
 use tongxin_domain::Role;
-use tongxin_store::bulk::BulkMode;
+use tongxin_store::bulk::{BulkMode, BulkSink};
+use tongxin_store::grids::{Boundary, Building, Household, NewVulnerable};
 use tongxin_store::registry::{self, NewOrg, NewVolunteer};
 use tongxin_store::{now_ms, StoreError};
 
@@ -81,9 +83,10 @@ pub struct ResponderSeed {
     pub ms: u128,
 }
 
-/// Tables whose secondary indexes a seed builds after loading them (see
-/// `tongxin_store::bulk::defer_indexes`).
-const DEFERRED_INDEX_TABLES: [&str; 4] = ["volunteers", "buildings", "households", "vulnerable_people"];
+/// The large tables of a seed: their secondary indexes are built after loading them (see
+/// `tongxin_store::bulk::defer_indexes`), and a city seed on SQLite stages them
+/// (`tongxin_store::Store::stage`).
+const BULK_TABLES: [&str; 4] = ["volunteers", "buildings", "households", "vulnerable_people"];
 
 /// Password of every demo account (printed by `serve --demo` and in the README).
 pub const DEMO_PASSWORD: &str = "Tongxin2026";
@@ -171,6 +174,42 @@ impl Tree {
     }
 }
 
+/// A seed run's generator: one Faker whose sequence runs grids, organisations, volunteers,
+/// base data, so a seed gives the same data whichever way the rows are written.
+struct Gen {
+    scale: Scale,
+    seed: u64,
+    plan: Plan,
+    tree: Tree,
+    f: Faker,
+    today: time::Date,
+    now: i64,
+    progress: bool,
+}
+
+impl Gen {
+    fn new(scale: Scale, seed: u64, progress: bool) -> Gen {
+        Gen {
+            scale,
+            seed,
+            plan: scale.plan(),
+            tree: Tree::suzhou(),
+            f: Faker::new(seed),
+            today: time::macros::date!(2026 - 11 - 28),
+            now: now_ms(),
+            progress,
+        }
+    }
+}
+
+/// The rows generated before any write: grids (with their paths) and organisations.
+struct Fixed {
+    grids: Vec<DivisionRow>,
+    grid_paths: Vec<String>,
+    orgs: Vec<NewOrg>,
+    orgs_by_district: HashMap<String, Vec<i64>>,
+}
+
 /// Records the time since `t` as phase `name` and restarts `t`.
 fn lap(phases: &mut Vec<(&'static str, u128)>, name: &'static str, t: &mut Instant) {
     phases.push((name, t.elapsed().as_millis()));
@@ -190,7 +229,9 @@ fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
 impl App {
     /// Generates demo data at `scale` with `seed`. Refuses when organisations already exist.
     /// All rows go in one transaction: a failed seed leaves nothing behind. The load is a bulk
-    /// load (`Store::begin_bulk`): it must run before the server accepts requests.
+    /// load (`Store::begin_bulk`): it must run before the server accepts requests. At city
+    /// scale on a SQLite file the large tables are staged first (`Store::stage`, rows written
+    /// while they are generated) and copied in that transaction.
     pub async fn seed(&self, scale: Scale, seed: u64, progress: bool) -> AppResult<SeedReport> {
         let start = Instant::now();
         self.ensure_division_tree().await?;
@@ -204,38 +245,47 @@ impl App {
         // City scale is an offline, re-runnable load (see `BulkMode::Rerunnable`); the small seed
         // of `serve --demo` keeps the write-ahead log.
         let mode = if scale == Scale::City { BulkMode::Rerunnable } else { BulkMode::Wal };
-        let tx = self.store.begin_bulk(mode).await?;
-        let loaded = self.seed_rows(tx, scale, seed, progress).await;
-        // Restore the writer's durable settings whatever happened to the load.
-        let t = Instant::now();
-        let restored = self.store.end_bulk().await;
+        let mut phases = Vec::new();
+        let mut t = Instant::now();
+        let mut g = Gen::new(scale, seed, progress);
+        let fixed = self.gen_fixed(&mut g);
+        lap(&mut phases, "generate", &mut t);
+        let stager = if scale == Scale::City { self.store.stage(&BULK_TABLES).await? } else { None };
+        let (loaded, t) = match stager {
+            Some(stager) => {
+                let bulk = self.seed_bulk(&mut BulkSink::Stage(&stager), &mut g, &fixed, &mut phases).await?;
+                t = Instant::now();
+                let staged = stager.finish().await?;
+                lap(&mut phases, "staging", &mut t);
+                let tx = self.store.begin_bulk_staged(mode, &staged).await?;
+                let loaded = self.seed_rows(tx, &mut g, &fixed, Some(bulk), &mut phases).await;
+                let t = Instant::now();
+                let restored = self.store.end_bulk().await;
+                drop(staged);
+                (loaded.and_then(|r| restored.map(|_| r).map_err(AppError::from)), t)
+            }
+            None => {
+                let tx = self.store.begin_bulk(mode).await?;
+                let loaded = self.seed_rows(tx, &mut g, &fixed, None, &mut phases).await;
+                // Restore the writer's durable settings whatever happened to the load.
+                let t = Instant::now();
+                let restored = self.store.end_bulk().await;
+                (loaded.and_then(|r| restored.map(|_| r).map_err(AppError::from)), t)
+            }
+        };
         let mut report = loaded?;
-        restored?;
-        report.phases.push(("checkpoint", t.elapsed().as_millis()));
+        phases.push(("checkpoint", t.elapsed().as_millis()));
         let t = Instant::now();
         self.store.analyze().await?;
-        report.phases.push(("analyze", t.elapsed().as_millis()));
+        phases.push(("analyze", t.elapsed().as_millis()));
+        report.phases = phases;
         report.ms = start.elapsed().as_millis();
         Ok(report)
     }
 
-    async fn seed_rows(
-        &self,
-        mut tx: tongxin_store::Tx,
-        scale: Scale,
-        seed: u64,
-        progress: bool,
-    ) -> AppResult<SeedReport> {
-        let mut phases = Vec::new();
-        let mut t = Instant::now();
-        let plan = scale.plan();
-        let tree = Tree::suzhou();
-        let mut f = Faker::new(seed);
-        let today = time::macros::date!(2026 - 11 - 28);
-        let now = now_ms();
-        let deferred =
-            tongxin_store::bulk::defer_indexes(&mut tx, self.store.backend(), &DEFERRED_INDEX_TABLES).await?;
-
+    /// Grids under every community and the organisations (small: generated before any write).
+    fn gen_fixed(&self, g: &mut Gen) -> Fixed {
+        let (tree, f, plan) = (&g.tree, &mut g.f, g.plan);
         // Grids under every community: a deterministic count around the plan's average.
         let mut grids = Vec::new();
         for r in tree.rows.iter().filter(|r| r.level == Level::Community) {
@@ -247,12 +297,10 @@ impl App {
             .iter()
             .map(|g| format!("{}{}/", tree.paths[g.parent.as_deref().unwrap_or_default()], g.code))
             .collect();
-        tongxin_store::divisions::insert_rows(&mut tx, &grids, &grid_paths).await?;
-        lap(&mut phases, "grids", &mut t);
 
         // Organisations: the standing forces first (government and rescue teams), then the rest.
-        let (gov, rescue) = if scale == Scale::City { (16, 32) } else { (4, 8) };
-        let pb = bar(progress, plan.orgs as u64, "组织 orgs");
+        let (gov, rescue) = if g.scale == Scale::City { (16, 32) } else { (4, 8) };
+        let pb = bar(g.progress, plan.orgs as u64, "组织 orgs");
         let mut orgs = Vec::with_capacity(plan.orgs);
         let mut orgs_by_district: HashMap<String, Vec<i64>> = HashMap::new();
         for i in 0..plan.orgs {
@@ -261,9 +309,9 @@ impl App {
             } else if i < gov + rescue {
                 FakeOrgKind::RescueTeam
             } else {
-                *weighted(&mut f, &KIND_SHARE)
+                *weighted(f, &KIND_SHARE)
             };
-            let community = tree.pick_community(&mut f).clone();
+            let community = tree.pick_community(f).clone();
             let d6 = &community.code[..6];
             let street = community.parent.clone().unwrap_or_default();
             // Most organisations file at street level; community bodies at their community.
@@ -292,45 +340,101 @@ impl App {
                 contact_phone: self.crypto.encrypt(&f.phone()),
                 domains: domains.join(","),
                 people_count: rand::Rng::gen_range(f.rng(), 5..300),
-                state: weighted(&mut f, &STATES).to_string(),
+                state: weighted(f, &STATES).to_string(),
             });
             pb.inc(1);
         }
         pb.finish_and_clear();
-        registry::insert_orgs(&mut tx, &orgs, now).await?;
-        registry::sync_org_ids(&mut tx, self.store.backend()).await?;
-        lap(&mut phases, "organizations", &mut t);
+        Fixed { grids, grid_paths, orgs, orgs_by_district }
+    }
 
-        let pb = bar(progress, plan.volunteers as u64, "志愿者 vols");
+    /// The large tables: volunteers, then buildings, households and vulnerable residents
+    /// (capability H), written to `sink` while they are generated. Returns the base-data
+    /// report and the boundaries `sink` did not take.
+    async fn seed_bulk(
+        &self,
+        sink: &mut BulkSink<'_>,
+        g: &mut Gen,
+        fixed: &Fixed,
+        phases: &mut Vec<(&'static str, u128)>,
+    ) -> AppResult<(BaseSeedReport, Vec<Boundary>)> {
+        let mut t = Instant::now();
+        let plan = g.plan;
+        let pb = bar(g.progress, plan.volunteers as u64, "志愿者 vols");
         let mut batch = Vec::with_capacity(10_000);
         // ID numbers are unique per person; at city scale random ones collide now and then.
         let mut seen_ids = std::collections::HashSet::with_capacity(plan.volunteers);
         for _ in 0..plan.volunteers {
-            batch.push(self.volunteer_row(&mut f, &tree, today, &mut seen_ids, &orgs_by_district));
+            batch.push(self.volunteer_row(&mut g.f, &g.tree, g.today, &mut seen_ids, &fixed.orgs_by_district));
             if batch.len() == batch.capacity() {
-                registry::insert_volunteers(&mut tx, &batch, now).await?;
                 pb.inc(batch.len() as u64);
-                batch.clear();
+                sink.insert(std::mem::replace(&mut batch, Vec::with_capacity(10_000)), g.now).await?;
             }
         }
-        registry::insert_volunteers(&mut tx, &batch, now).await?;
+        sink.insert(batch, g.now).await?;
         pb.finish_and_clear();
-        lap(&mut phases, "volunteers", &mut t);
+        lap(phases, "volunteers", &mut t);
 
         // Capability H: grid boundaries, buildings, households and vulnerable residents.
+        let tree = &g.tree;
         let name_of = |code: &str| tree.name(code).to_string();
-        let base = self
-            .seed_base_data(&mut tx, &mut f, &grids, &grid_paths, plan.households_per_grid, &name_of, progress)
+        let (base, pending) = self
+            .seed_base_data_into(
+                sink,
+                &mut g.f,
+                &fixed.grids,
+                &fixed.grid_paths,
+                plan.households_per_grid,
+                &name_of,
+                g.progress,
+            )
             .await?;
-        lap(&mut phases, "base_data", &mut t);
+        lap(phases, "base_data", &mut t);
         phases.extend([
             ("base_data.buildings", base.ms_buildings),
             ("base_data.households", base.ms_households),
             ("base_data.vulnerable_people", base.ms_vulnerable),
             ("base_data.boundaries", base.ms_boundaries),
         ]);
+        Ok((base, pending))
+    }
+
+    /// The seed's transaction: grids, organisations, the large tables (written here, or copied
+    /// from `staged`'s staging file), secondary indexes built after the load, the audit record.
+    async fn seed_rows(
+        &self,
+        mut tx: tongxin_store::Tx,
+        g: &mut Gen,
+        fixed: &Fixed,
+        staged: Option<(BaseSeedReport, Vec<Boundary>)>,
+        phases: &mut Vec<(&'static str, u128)>,
+    ) -> AppResult<SeedReport> {
+        let mut t = Instant::now();
+        let deferred = tongxin_store::bulk::defer_indexes(&mut tx, self.store.backend(), &BULK_TABLES).await?;
+        tongxin_store::divisions::insert_rows(&mut tx, &fixed.grids, &fixed.grid_paths).await?;
+        lap(phases, "grids", &mut t);
+        registry::insert_orgs(&mut tx, &fixed.orgs, g.now).await?;
+        registry::sync_org_ids(&mut tx, self.store.backend()).await?;
+        lap(phases, "organizations", &mut t);
+        let base = match staged {
+            Some((base, boundaries)) => {
+                use tongxin_store::bulk::copy_staged;
+                copy_staged::<NewVolunteer>(&mut tx).await?;
+                copy_staged::<Building>(&mut tx).await?;
+                copy_staged::<Household>(&mut tx).await?;
+                copy_staged::<NewVulnerable>(&mut tx).await?;
+                tongxin_store::grids::upsert_boundaries(&mut tx, &boundaries).await?;
+                lap(phases, "copy", &mut t);
+                base
+            }
+            None => {
+                let (base, _) = self.seed_bulk(&mut BulkSink::Tx(&mut tx), g, fixed, phases).await?;
+                t = Instant::now();
+                base
+            }
+        };
         tongxin_store::bulk::restore_indexes(&mut tx, &deferred).await?;
-        lap(&mut phases, "indexes", &mut t);
+        lap(phases, "indexes", &mut t);
         tongxin_store::audit::append(
             &mut tx,
             crate::audit::entry(
@@ -339,21 +443,21 @@ impl App {
                 "seed.run",
                 "database",
                 "demo",
-                serde_json::json!({ "scale": format!("{scale:?}"), "seed": seed }),
+                serde_json::json!({ "scale": format!("{:?}", g.scale), "seed": g.seed }),
             ),
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        lap(&mut phases, "commit", &mut t);
+        lap(phases, "commit", &mut t);
         Ok(SeedReport {
-            orgs: orgs.len(),
-            volunteers: plan.volunteers,
-            grids: grids.len(),
+            orgs: fixed.orgs.len(),
+            volunteers: g.plan.volunteers,
+            grids: fixed.grids.len(),
             households: base.households,
             vulnerable: base.vulnerable,
             buildings: base.buildings,
             ms: 0,
-            phases,
+            phases: vec![],
         })
     }
 

@@ -2,10 +2,11 @@
 //! indexes built once after the load instead of row by row, and SQLite settings that only the
 //! seed's own connection uses while it runs.
 
-use crate::{col, Backend, Result, Store, Tx};
+use crate::{col, Backend, Result, Store, StoreError, Tx};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::Any;
+use std::path::PathBuf;
 
 /// Most bound parameters in one statement on both backends (SQLite's compiled-in limit is
 /// 32,766; PostgreSQL's is 65,535).
@@ -87,6 +88,66 @@ pub async fn bulk_insert_ids<T>(
         ids.extend(got);
     }
     Ok(ids)
+}
+
+/// One value of a bulk row, as both loaders bind it (NULLs keep their column's type for
+/// PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val<'a> {
+    /// An integer (BIGINT, booleans as 0/1).
+    Int(Option<i64>),
+    /// A float.
+    Real(Option<f64>),
+    /// A text.
+    Text(&'a str),
+}
+
+impl rusqlite::ToSql for Val<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Val::Int(Some(i)) => ValueRef::Integer(i),
+            Val::Real(Some(x)) => ValueRef::Real(x),
+            Val::Int(None) | Val::Real(None) => ValueRef::Null,
+            Val::Text(t) => ValueRef::Text(t.as_bytes()),
+        }))
+    }
+}
+
+/// A row of a table that bulk loads write. Its table, columns and values are defined once here
+/// and bound by both loaders: the sqlx one ([`insert_rows`], both backends) and the SQLite
+/// staging one ([`Stager`]).
+pub trait BulkRow: Send + Sync + 'static {
+    /// The table.
+    const TABLE: &'static str;
+    /// Its columns as written, comma separated.
+    const COLS: &'static str;
+    /// Pushes the row's values in the order of [`BulkRow::COLS`]; `now` (unix ms) fills the
+    /// load-time columns of the rows that have them.
+    fn values<'a>(&'a self, now: i64, out: &mut Vec<Val<'a>>);
+}
+
+/// Binds one row's values, in column order, to a sqlx query.
+pub fn bind_row<'q, R: BulkRow>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    row: &R,
+    now: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let mut vals = Vec::with_capacity(24);
+    row.values(now, &mut vals);
+    for v in vals {
+        q = match v {
+            Val::Int(i) => q.bind(i),
+            Val::Real(x) => q.bind(x),
+            Val::Text(t) => q.bind(t.to_string()),
+        };
+    }
+    q
+}
+
+/// Inserts `rows` of a [`BulkRow`] table with multi-row INSERTs (see [`bulk_insert`]).
+pub async fn insert_rows<R: BulkRow>(tx: &mut Tx, rows: &[R], now: i64) -> Result<()> {
+    bulk_insert(tx, R::TABLE, R::COLS, rows, |q, r| bind_row(q, r, now)).await
 }
 
 /// One column of a [`insert_columns`] load.
@@ -251,6 +312,172 @@ pub async fn restore_indexes(tx: &mut Tx, defs: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// A job of the staging thread.
+type StageJob = Box<dyn FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send>;
+
+/// Writes bulk rows into a separate SQLite file (the staging file, next to the database) on
+/// its own thread, with one prepared statement per table reused for every row, while the
+/// caller goes on generating. Going through sqlx's Any driver costs a copy, a conversion and a
+/// thread hand-off per value; this loader does none of that (city seed, 2 shared cores, load
+/// average 3.5: its CPU time fell from 34 s to 31 s, its wall time from 35 s to 31-33 s, the
+/// copy included). The staged rows reach the database in the bulk load's one
+/// transaction ([`Store::begin_bulk_staged`], [`copy_staged`]), so a failed load still leaves
+/// nothing behind; the staging file is deleted when its [`Staged`] is dropped.
+pub struct Stager {
+    read: sqlx::AnyPool,
+    jobs: tokio::sync::mpsc::Sender<StageJob>,
+    thread: std::thread::JoinHandle<rusqlite::Result<()>>,
+    staged: Staged,
+}
+
+/// A finished staging file, ready to be attached by [`Store::begin_bulk_staged`]. Dropping it
+/// deletes the file.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn stage_error(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return StoreError::Conflict(msg.clone().unwrap_or_default());
+        }
+    }
+    StoreError::Db(sqlx::Error::Protocol(format!("staging: {e}")))
+}
+
+impl Store {
+    /// Starts staging rows of `tables` (their definitions are copied from the database, without
+    /// secondary indexes). `None` when the store is not a SQLite file: load through a [`Tx`].
+    pub async fn stage(&self, tables: &[&str]) -> Result<Option<Stager>> {
+        let Some(db) = self.sqlite_file() else { return Ok(None) };
+        let mut defs = Vec::new();
+        for t in tables {
+            let r = sqlx::query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(t.to_string())
+                .fetch_one(&self.read)
+                .await?;
+            defs.push(col::<String>(&r, "sql")?);
+        }
+        let mut name = db.file_name().unwrap_or_default().to_os_string();
+        name.push("-stage");
+        let path = db.with_file_name(name);
+        // A file left by a crashed load is stale.
+        let _ = std::fs::remove_file(&path);
+        let staged = Staged { path: path.clone() };
+        let (jobs, mut recv) = tokio::sync::mpsc::channel::<StageJob>(2);
+        let thread = std::thread::Builder::new()
+            .name("seed-stage".into())
+            .spawn(move || {
+                let c = rusqlite::Connection::open(&path)?;
+                // A scratch file: nothing to journal, sync or check; one transaction.
+                c.execute_batch(
+                    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; \
+                     PRAGMA cache_size=-65536; BEGIN",
+                )?;
+                for d in &defs {
+                    c.execute_batch(d)?;
+                }
+                while let Some(job) = recv.blocking_recv() {
+                    job(&c)?;
+                }
+                c.execute_batch("COMMIT")
+            })
+            .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        Ok(Some(Stager { read: self.read.clone(), jobs, thread, staged }))
+    }
+}
+
+impl Stager {
+    /// Queues `rows` for the staging file (waits while two batches are already queued).
+    pub async fn insert<R: BulkRow>(&self, rows: Vec<R>, now: i64) -> Result<()> {
+        let job: StageJob = Box::new(move |c| {
+            let n = R::COLS.split(',').count();
+            let sql = format!("INSERT INTO {} ({}) VALUES ({})", R::TABLE, R::COLS, vec!["?"; n].join(","));
+            let mut st = c.prepare_cached(&sql)?;
+            let mut vals = Vec::with_capacity(n);
+            for r in &rows {
+                vals.clear();
+                r.values(now, &mut vals);
+                st.execute(rusqlite::params_from_iter(vals.iter()))?;
+            }
+            Ok(())
+        });
+        if self.jobs.send(job).await.is_err() {
+            // The thread stopped on an error: [`Stager::finish`] reports it.
+            return Err(StoreError::Db(sqlx::Error::Protocol("staging stopped".into())));
+        }
+        Ok(())
+    }
+
+    /// Commits the staging file and returns it.
+    pub async fn finish(self) -> Result<Staged> {
+        let Stager { jobs, thread, staged, .. } = self;
+        drop(jobs);
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(format!("staging: {e}"))))?
+            .map_err(|_| StoreError::Db(sqlx::Error::Protocol("staging thread panicked".into())))?
+            .map_err(stage_error)?;
+        Ok(staged)
+    }
+}
+
+/// Where a bulk load's rows go: into its transaction, or to a staging file.
+pub enum BulkSink<'a> {
+    /// Inserted in the load's transaction.
+    Tx(&'a mut Tx),
+    /// Staged, copied into the load's transaction later ([`copy_staged`]).
+    Stage(&'a Stager),
+}
+
+impl BulkSink<'_> {
+    /// Writes `rows` (see [`BulkRow::values`] for `now`).
+    pub async fn insert<R: BulkRow>(&mut self, rows: Vec<R>, now: i64) -> Result<()> {
+        match self {
+            BulkSink::Tx(tx) => insert_rows(tx, &rows, now).await,
+            BulkSink::Stage(s) => s.insert(rows, now).await,
+        }
+    }
+
+    /// The next free id of `table` in the database (one of [`crate::grids::ID_TABLES`]).
+    pub async fn next_id(&mut self, table: &'static str) -> Result<i64> {
+        match self {
+            BulkSink::Tx(tx) => crate::grids::next_id(tx, table).await,
+            BulkSink::Stage(s) => {
+                debug_assert!(crate::grids::ID_TABLES.contains(&table));
+                let r = sqlx::query(&format!("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}"))
+                    .fetch_one(&s.read)
+                    .await?;
+                col(&r, "n")
+            }
+        }
+    }
+}
+
+/// Copies the staged rows of `R`'s table into the database, inside the bulk load's transaction
+/// (started by [`Store::begin_bulk_staged`]). Into an empty table the copy is `SELECT *` with
+/// the staged ids, which SQLite runs as a raw record transfer; otherwise the columns are
+/// copied and the table assigns ids it does not give explicitly.
+pub async fn copy_staged<R: BulkRow>(tx: &mut Tx) -> Result<u64> {
+    let t = R::TABLE;
+    let r = sqlx::query(&format!("SELECT NOT EXISTS (SELECT 1 FROM main.{t}) AS empty")).fetch_one(&mut **tx).await?;
+    let sql = if col::<i64>(&r, "empty")? != 0 {
+        format!("INSERT INTO main.{t} SELECT * FROM stage.{t}")
+    } else {
+        format!("INSERT INTO main.{t} ({c}) SELECT {c} FROM stage.{t} ORDER BY rowid", c = R::COLS)
+    };
+    Ok(sqlx::query(&sql).persistent(false).execute(&mut **tx).await.map_err(crate::map_unique)?.rows_affected())
+}
+
 /// How much a bulk load may relax the database's safety while it runs (SQLite; PostgreSQL
 /// loads the same way in both cases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +506,18 @@ impl Store {
     /// acknowledged user write ever commits with syncing off. On PostgreSQL the transaction
     /// gets more memory for building indexes.
     pub async fn begin_bulk(&self, mode: BulkMode) -> Result<Tx> {
+        self.begin_bulk_with(mode, None).await
+    }
+
+    /// As [`Store::begin_bulk`], with `staged` attached as schema `stage` to the writer for
+    /// [`copy_staged`] ([`Store::end_bulk`] detaches it). Attached before the transaction
+    /// (SQLite attaches only outside one), and only once the staging is finished: the
+    /// transaction's `BEGIN IMMEDIATE` locks every attached file.
+    pub async fn begin_bulk_staged(&self, mode: BulkMode, staged: &Staged) -> Result<Tx> {
+        self.begin_bulk_with(mode, Some(staged)).await
+    }
+
+    async fn begin_bulk_with(&self, mode: BulkMode, staged: Option<&Staged>) -> Result<Tx> {
         if self.backend == Backend::Sqlite {
             // Outside a transaction: SQLite refuses to change the safety level (and ignores
             // foreign_keys) inside one. The writer pool has one connection, so the transaction
@@ -294,6 +533,12 @@ impl Store {
             }
             if mode == BulkMode::Rerunnable {
                 self.leave_wal().await;
+            }
+            if let Some(st) = staged {
+                sqlx::query("ATTACH DATABASE $1 AS stage")
+                    .bind(st.path.to_string_lossy().into_owned())
+                    .execute(&self.write)
+                    .await?;
             }
         }
         let mut tx = self.begin().await?;
@@ -339,6 +584,13 @@ impl Store {
             // One that left WAL wrote the file directly and the new log is empty.
             if in_wal {
                 pragmas.push("PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            // A staging file first: `journal_mode` would apply to it too.
+            let attached = sqlx::query("SELECT COUNT(*) AS n FROM pragma_database_list WHERE name = 'stage'")
+                .fetch_one(&self.write)
+                .await?;
+            if col::<i64>(&attached, "n")? > 0 {
+                pragmas.insert(0, "DETACH DATABASE stage");
             }
             for p in pragmas {
                 sqlx::query(p).persistent(false).execute(&self.write).await?;

@@ -5,6 +5,7 @@
 //! masked by the application on display. By-id reads return the row with its division path so
 //! the application can check the actor's scope; lists take an [`Actor`] and scope in SQL.
 
+use crate::bulk::Val;
 use crate::sql::{Arg, SqlBuf};
 use crate::{col, Backend, Result, Store, StoreError, Tx};
 use serde::Serialize;
@@ -174,7 +175,8 @@ pub struct Building {
     pub route_seq: i64,
 }
 
-const BUILDING_COLS: &str = "id, grid_code, division_path, name, address, lon, lat, floors, kind, route_seq";
+const BUILDING_COLS: &str =
+    "id, grid_code, division_path, name, address, lon, lat, floors, kind, route_seq, updated_at";
 
 fn building_row(r: &AnyRow) -> Result<Building> {
     Ok(Building {
@@ -191,23 +193,29 @@ fn building_row(r: &AnyRow) -> Result<Building> {
     })
 }
 
+impl crate::bulk::BulkRow for Building {
+    const TABLE: &'static str = "buildings";
+    const COLS: &'static str = BUILDING_COLS;
+    fn values<'a>(&'a self, now: i64, out: &mut Vec<Val<'a>>) {
+        out.extend([
+            Val::Int(Some(self.id)),
+            Val::Text(&self.grid_code),
+            Val::Text(&self.division_path),
+            Val::Text(&self.name),
+            Val::Text(&self.address),
+            Val::Real(Some(self.lon)),
+            Val::Real(Some(self.lat)),
+            Val::Int(Some(self.floors)),
+            Val::Text(&self.kind),
+            Val::Int(Some(self.route_seq)),
+            Val::Int(Some(now)),
+        ]);
+    }
+}
+
 /// Inserts buildings with their ids.
 pub async fn insert_buildings(tx: &mut Tx, rows: &[Building], now: i64) -> Result<()> {
-    let cols = format!("{BUILDING_COLS}, updated_at");
-    crate::bulk::bulk_insert(tx, "buildings", &cols, rows, |q, b| {
-        q.bind(b.id)
-            .bind(b.grid_code.clone())
-            .bind(b.division_path.clone())
-            .bind(b.name.clone())
-            .bind(b.address.clone())
-            .bind(b.lon)
-            .bind(b.lat)
-            .bind(b.floors)
-            .bind(b.kind.clone())
-            .bind(b.route_seq)
-            .bind(now)
-    })
-    .await
+    crate::bulk::insert_rows(tx, rows, now).await
 }
 
 /// A household row (the contact phone encrypted).
@@ -264,24 +272,31 @@ fn household_row(r: &AnyRow) -> Result<Household> {
     })
 }
 
+impl crate::bulk::BulkRow for Household {
+    const TABLE: &'static str = "households";
+    const COLS: &'static str = HOUSEHOLD_COLS;
+    fn values<'a>(&'a self, _now: i64, out: &mut Vec<Val<'a>>) {
+        out.extend([
+            Val::Int(Some(self.id)),
+            Val::Text(&self.grid_code),
+            Val::Text(&self.division_path),
+            Val::Int(self.building_id),
+            Val::Text(&self.address),
+            Val::Int(self.floor),
+            Val::Real(Some(self.lon)),
+            Val::Real(Some(self.lat)),
+            Val::Int(Some(self.members)),
+            Val::Text(&self.vulnerable),
+            Val::Text(&self.head_name),
+            Val::Text(&self.contact_enc),
+            Val::Int(Some(self.updated_at)),
+        ]);
+    }
+}
+
 /// Inserts households with their ids.
 pub async fn insert_households(tx: &mut Tx, rows: &[Household]) -> Result<()> {
-    crate::bulk::bulk_insert(tx, "households", HOUSEHOLD_COLS, rows, |q, h| {
-        q.bind(h.id)
-            .bind(h.grid_code.clone())
-            .bind(h.division_path.clone())
-            .bind(h.building_id)
-            .bind(h.address.clone())
-            .bind(h.floor)
-            .bind(h.lon)
-            .bind(h.lat)
-            .bind(h.members)
-            .bind(h.vulnerable.clone())
-            .bind(h.head_name.clone())
-            .bind(h.contact_enc.clone())
-            .bind(h.updated_at)
-    })
-    .await
+    crate::bulk::insert_rows(tx, rows, 0).await
 }
 
 /// Sets a household's vulnerable-kind summary.
@@ -437,27 +452,28 @@ pub struct NewVulnerable {
     pub note: String,
 }
 
+impl crate::bulk::BulkRow for NewVulnerable {
+    const TABLE: &'static str = "vulnerable_people";
+    const COLS: &'static str = "id, household_id, grid_code, division_path, name, kind, needs, tier, note, updated_at";
+    fn values<'a>(&'a self, now: i64, out: &mut Vec<Val<'a>>) {
+        out.extend([
+            Val::Int(Some(self.id)),
+            Val::Int(Some(self.household_id)),
+            Val::Text(&self.grid_code),
+            Val::Text(&self.division_path),
+            Val::Text(&self.name),
+            Val::Text(&self.kind),
+            Val::Text(&self.needs),
+            Val::Int(Some(self.tier)),
+            Val::Text(&self.note),
+            Val::Int(Some(now)),
+        ]);
+    }
+}
+
 /// Inserts vulnerable people with their ids.
 pub async fn insert_vulnerable(tx: &mut Tx, rows: &[NewVulnerable], now: i64) -> Result<()> {
-    crate::bulk::bulk_insert(
-        tx,
-        "vulnerable_people",
-        "id, household_id, grid_code, division_path, name, kind, needs, tier, note, updated_at",
-        rows,
-        |q, v| {
-            q.bind(v.id)
-                .bind(v.household_id)
-                .bind(v.grid_code.clone())
-                .bind(v.division_path.clone())
-                .bind(v.name.clone())
-                .bind(v.kind.clone())
-                .bind(v.needs.clone())
-                .bind(v.tier)
-                .bind(v.note.clone())
-                .bind(now)
-        },
-    )
-    .await
+    crate::bulk::insert_rows(tx, rows, now).await
 }
 
 /// A vulnerable person with where to find them, in check order.

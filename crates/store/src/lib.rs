@@ -31,6 +31,7 @@ pub mod workorders;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use tx::Tx;
@@ -195,6 +196,16 @@ impl Store {
     /// The connection URL (contains credentials: never log it unredacted).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The SQLite database file, when the store is one (not in memory).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let rest = self.url.strip_prefix("sqlite://").or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
     }
 
     /// Pool for reads.

@@ -6,6 +6,7 @@
 //! Personal data arrives here already encrypted (`*_enc`) with its blind index (`*_hash`): the
 //! store never sees a key. Lists are scoped with [`SqlBuf::scope`] and keyset-paginated.
 
+use crate::bulk::Val;
 use crate::sql::{Arg, SqlBuf};
 use crate::{batch_rows, col, map_unique, values_placeholders, Backend, Result, StoreError, Tx};
 use serde::Serialize;
@@ -146,38 +147,40 @@ const VOL_INSERT_COLS: &str = "name, id_hash, id_enc, phone_enc, phone_hash, bir
      division_path, lon, lat, skills, insured, org_id, weekly, available_now, cert_kinds, user_id, created_at, \
      updated_at, pii_v";
 
-/// Inserts volunteers in bulk.
-pub async fn insert_volunteers(tx: &mut Tx, rows: &[NewVolunteer], now: i64) -> Result<()> {
-    crate::bulk::bulk_insert(tx, "volunteers", VOL_INSERT_COLS, rows, |q, v| bind_volunteer(q, v, now)).await
+impl crate::bulk::BulkRow for NewVolunteer {
+    const TABLE: &'static str = "volunteers";
+    const COLS: &'static str = VOL_INSERT_COLS;
+    /// One row, version 1 of the personal-data columns.
+    fn values<'a>(&'a self, now: i64, out: &mut Vec<Val<'a>>) {
+        out.extend([
+            Val::Text(&self.name),
+            Val::Text(&self.id_hash),
+            Val::Text(&self.id_enc),
+            Val::Text(&self.phone_enc),
+            Val::Text(&self.phone_hash),
+            Val::Int(Some(self.birth_year)),
+            Val::Int(Some(i64::from(self.real_name))),
+            Val::Text(&self.division_code),
+            Val::Text(&self.division_path),
+            Val::Real(self.lon),
+            Val::Real(self.lat),
+            Val::Text(&self.skills),
+            Val::Int(Some(i64::from(self.insured))),
+            Val::Int(self.org_id),
+            Val::Text(&self.weekly),
+            Val::Int(Some(i64::from(self.available_now))),
+            Val::Text(&self.cert_kinds),
+            Val::Int(self.user_id),
+            Val::Int(Some(now)),
+            Val::Int(Some(now)),
+            Val::Int(Some(1)),
+        ]);
+    }
 }
 
-/// Binds a volunteer's values in the order of [`VOL_INSERT_COLS`] (one row, version 1).
-fn bind_volunteer<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    v: &NewVolunteer,
-    now: i64,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    q.bind(v.name.clone())
-        .bind(v.id_hash.clone())
-        .bind(v.id_enc.clone())
-        .bind(v.phone_enc.clone())
-        .bind(v.phone_hash.clone())
-        .bind(v.birth_year)
-        .bind(v.real_name as i64)
-        .bind(v.division_code.clone())
-        .bind(v.division_path.clone())
-        .bind(v.lon)
-        .bind(v.lat)
-        .bind(v.skills.clone())
-        .bind(v.insured as i64)
-        .bind(v.org_id)
-        .bind(v.weekly.clone())
-        .bind(v.available_now as i64)
-        .bind(v.cert_kinds.clone())
-        .bind(v.user_id)
-        .bind(now)
-        .bind(now)
-        .bind(1i64)
+/// Inserts volunteers in bulk.
+pub async fn insert_volunteers(tx: &mut Tx, rows: &[NewVolunteer], now: i64) -> Result<()> {
+    crate::bulk::insert_rows(tx, rows, now).await
 }
 
 /// Inserts households.
@@ -1208,7 +1211,7 @@ pub async fn create_volunteer(tx: &mut Tx, v: &NewVolunteer, now: i64) -> Result
     let sql = format!(
         "INSERT INTO volunteers ({VOL_INSERT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING id"
     );
-    let r = bind_volunteer(sqlx::query(&sql), v, now).fetch_one(&mut **tx).await.map_err(map_unique)?;
+    let r = crate::bulk::bind_row(sqlx::query(&sql), v, now).fetch_one(&mut **tx).await.map_err(map_unique)?;
     col(&r, "id")
 }
 

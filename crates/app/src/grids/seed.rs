@@ -9,6 +9,7 @@ use tongxin_domain::fake::{district_name, Faker};
 use tongxin_domain::grids::{
     block_cell, check_tier, needs_key, rect, BlockLayout, BuildingKind, Need, ResponderKind, VulnerableKind,
 };
+use tongxin_store::bulk::BulkSink;
 use tongxin_store::grids::{self as st, Boundary, Building, Household, NewVulnerable, Responder};
 use tongxin_store::{now_ms, StoreError, Tx};
 
@@ -133,6 +134,15 @@ impl Rows {
         self.vulnerable.append(&mut other.vulnerable);
         self.grids += other.grids;
     }
+
+    /// Room for `parts` appended one after the other (batches are tens of thousands of rows:
+    /// growing the vectors copies them again and again).
+    fn reserve_for(&mut self, parts: &[Rows]) {
+        self.boundaries.reserve(parts.iter().map(|p| p.boundaries.len()).sum());
+        self.buildings.reserve(parts.iter().map(|p| p.buildings.len()).sum());
+        self.households.reserve(parts.iter().map(|p| p.households.len()).sum());
+        self.vulnerable.reserve(parts.iter().map(|p| p.vulnerable.len()).sum());
+    }
 }
 
 /// What the generator threads share.
@@ -168,6 +178,24 @@ impl App {
         name_of: &(dyn Fn(&str) -> String + Sync),
         progress: bool,
     ) -> AppResult<BaseSeedReport> {
+        let sink = &mut BulkSink::Tx(tx);
+        Ok(self.seed_base_data_into(sink, f, grids, grid_paths, per_grid, name_of, progress).await?.0)
+    }
+
+    /// As [`App::seed_base_data`], writing to `sink`. Boundaries are upserted, which a staging
+    /// sink does not do: with one they are returned for the caller to upsert in its
+    /// transaction (with a transaction sink they are written and none are returned).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn seed_base_data_into(
+        &self,
+        sink: &mut BulkSink<'_>,
+        f: &mut Faker,
+        grids: &[DivisionRow],
+        grid_paths: &[String],
+        per_grid: usize,
+        name_of: &(dyn Fn(&str) -> String + Sync),
+        progress: bool,
+    ) -> AppResult<(BaseSeedReport, Vec<Boundary>)> {
         let pb = if progress { ProgressBar::new(grids.len() as u64) } else { ProgressBar::hidden() };
         pb.set_style(
             ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
@@ -206,9 +234,9 @@ impl App {
             now,
         });
         let mut next = [
-            st::next_id(tx, "buildings").await?,
-            st::next_id(tx, "households").await?,
-            st::next_id(tx, "vulnerable_people").await?,
+            sink.next_id("buildings").await?,
+            sink.next_id("households").await?,
+            sink.next_id("vulnerable_people").await?,
         ];
         // Two batches in flight at most: memory stays flat at city scale.
         let (send, mut recv) = tokio::sync::mpsc::channel::<Rows>(2);
@@ -222,7 +250,9 @@ impl App {
                 });
                 let Ok(b) = b else { return };
                 let mut batch = Rows::default();
-                for r in a.into_iter().chain(b) {
+                let parts: Vec<Rows> = a.into_iter().chain(b).collect();
+                batch.reserve_for(&parts);
+                for r in parts {
                     batch.append(r, &mut next);
                 }
                 if send.blocking_send(batch).is_err() {
@@ -231,32 +261,38 @@ impl App {
             }
         });
         let mut report = BaseSeedReport::default();
+        let mut pending = Vec::new();
         while let Some(b) = recv.recv().await {
-            let t = std::time::Instant::now();
-            st::insert_buildings(tx, &b.buildings, now).await?;
-            report.ms_buildings += t.elapsed().as_millis();
-            let t = std::time::Instant::now();
-            st::insert_households(tx, &b.households).await?;
-            report.ms_households += t.elapsed().as_millis();
-            let t = std::time::Instant::now();
-            st::insert_vulnerable(tx, &b.vulnerable, now).await?;
-            report.ms_vulnerable += t.elapsed().as_millis();
-            let t = std::time::Instant::now();
-            st::upsert_boundaries(tx, &b.boundaries).await?;
-            report.ms_boundaries += t.elapsed().as_millis();
             report.boundaries += b.boundaries.len();
             report.buildings += b.buildings.len();
             report.households += b.households.len();
             report.vulnerable += b.vulnerable.len();
             pb.inc(b.grids as u64);
+            let t = std::time::Instant::now();
+            sink.insert(b.buildings, now).await?;
+            report.ms_buildings += t.elapsed().as_millis();
+            let t = std::time::Instant::now();
+            sink.insert(b.households, now).await?;
+            report.ms_households += t.elapsed().as_millis();
+            let t = std::time::Instant::now();
+            sink.insert(b.vulnerable, now).await?;
+            report.ms_vulnerable += t.elapsed().as_millis();
+            let t = std::time::Instant::now();
+            match sink {
+                BulkSink::Tx(tx) => st::upsert_boundaries(tx, &b.boundaries).await?,
+                BulkSink::Stage(_) => pending.extend(b.boundaries),
+            }
+            report.ms_boundaries += t.elapsed().as_millis();
         }
         producer.await.map_err(|e| crate::AppError::Internal(format!("seed generator: {e}")))?;
         if report.boundaries != grids.len() {
             return Err(crate::AppError::Internal("seed generator stopped early".into()));
         }
-        st::sync_ids(tx, self.store.backend()).await?;
+        if let BulkSink::Tx(tx) = sink {
+            st::sync_ids(tx, self.store.backend()).await?;
+        }
         pb.finish_and_clear();
-        Ok(report)
+        Ok((report, pending))
     }
 }
 
@@ -265,6 +301,12 @@ impl App {
 fn gen_community(ctx: &GenCtx, job: &Job) -> Rows {
     let mut f = Faker::new(job.seed);
     let mut out = Rows { grids: job.n, ..Rows::default() };
+    // About a building per 16 households and a vulnerable resident per 10 (25 % on the demo street).
+    let households = job.n * ctx.per_grid.max(DEMO_STREET_HOUSEHOLDS);
+    out.boundaries.reserve(job.n);
+    out.households.reserve(households);
+    out.buildings.reserve(households / 8);
+    out.vulnerable.reserve(households / 8);
     for k in 0..job.n {
         let g = &ctx.grids[job.first + k];
         let path = &ctx.paths[job.first + k];
