@@ -70,6 +70,14 @@ pub fn actor_of(u: &UserRow) -> AppResult<Actor> {
     })
 }
 
+/// How long a resolved API token is reused without reading the database (milliseconds).
+pub const TOKEN_CACHE_MS: i64 = 1_000;
+/// Most tokens held resolved at once.
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Resolved API tokens by hash, with the time they were read.
+pub type TokenCache = std::sync::Mutex<std::collections::HashMap<String, (Actor, i64)>>;
+
 /// A new session.
 #[derive(Debug, Clone)]
 pub struct LoginOutcome {
@@ -169,12 +177,40 @@ impl App {
         Ok(SessionInfo { actor: actor_of(&s.user)?, csrf: s.csrf_token, lang: s.user.lang })
     }
 
-    /// Resolves an API bearer token to its account.
+    /// Resolves an API bearer token to its account. An integration posting thousands of writes
+    /// a second would read its token and account once per request: a resolved token is reused
+    /// for [`TOKEN_CACHE_MS`] (refused tokens are never cached). A change to an account's
+    /// organisation clears this node's cache at once ([`App::forget_tokens`]); other nodes and
+    /// an expiry catch up within the same bound.
     pub async fn bearer(&self, token: &str) -> AppResult<Actor> {
-        match self.store.token_user(&token_hash(token)).await {
-            Ok(u) if !u.disabled => actor_of(&u),
+        let h = token_hash(token);
+        let now = now_ms();
+        if let Some((actor, at)) = self.tokens.lock().ok().and_then(|m| m.get(&h).cloned()) {
+            if now - at < TOKEN_CACHE_MS {
+                return Ok(actor);
+            }
+        }
+        match self.store.token_user(&h).await {
+            Ok(u) if !u.disabled => {
+                let actor = actor_of(&u)?;
+                if let Ok(mut m) = self.tokens.lock() {
+                    // Bounded: a flood of distinct tokens only empties it.
+                    if m.len() >= TOKEN_CACHE_MAX {
+                        m.clear();
+                    }
+                    m.insert(h, (actor.clone(), now));
+                }
+                Ok(actor)
+            }
             Ok(_) | Err(StoreError::NotFound) => Err(AppError::Unauthorized),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Drops this node's resolved API tokens (after a change to an account they act for).
+    pub fn forget_tokens(&self) {
+        if let Ok(mut m) = self.tokens.lock() {
+            m.clear();
         }
     }
 

@@ -112,6 +112,8 @@ pub struct App {
     pub crypto: std::sync::Arc<registry::crypto::PersonalCrypto>,
     /// Capability G's per-node state: area index, four-eyes policy, channel settings, outbox wake-up.
     pub alerts: std::sync::Arc<alerts::AlertsState>,
+    /// Resolved API tokens of this node (see [`App::bearer`]).
+    pub tokens: std::sync::Arc<auth::TokenCache>,
 }
 
 impl App {
@@ -121,12 +123,19 @@ impl App {
     /// write personal data that cannot be read back.
     pub fn new(store: Store, config: AppConfig) -> App {
         let crypto = registry::crypto::PersonalCrypto::from_env().unwrap_or_else(|e| panic!("{e}"));
-        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default(), alerts: Default::default() }
+        App::with_crypto(store, config, crypto)
     }
 
     /// Builds the application with an explicit personal-data key.
     pub fn with_crypto(store: Store, config: AppConfig, crypto: registry::crypto::PersonalCrypto) -> App {
-        App { store, config, crypto: std::sync::Arc::new(crypto), live: Default::default(), alerts: Default::default() }
+        App {
+            store,
+            config,
+            crypto: std::sync::Arc::new(crypto),
+            live: Default::default(),
+            alerts: Default::default(),
+            tokens: Default::default(),
+        }
     }
 }
 

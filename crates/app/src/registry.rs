@@ -401,6 +401,9 @@ impl App {
             reg::link_user_org(&mut tx, actor.user_id, id).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
+        if actor.role == Role::OrgAdmin {
+            self.forget_tokens();
+        }
         Ok(id)
     }
 

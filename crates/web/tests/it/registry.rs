@@ -361,3 +361,27 @@ async fn page_forms_for_insurance_teams_memberships_certificates_and_training() 
         t.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_disabled_account_loses_its_api_token_within_the_cache_bound() {
+    for t in apps().await {
+        let ctx = tongxin_app::RequestCtx::default();
+        let user = t.app.store.user_by_username("zuzhi").await.unwrap();
+        let actor = tongxin_app::auth::actor_of(&user).unwrap();
+        let token = t.app.create_api_token(&ctx, &actor, "integration", None).await.unwrap();
+        let c = reqwest::Client::new();
+        let me = || c.get(t.url("/api/v1/me")).bearer_auth(&token).send();
+        for _ in 0..3 {
+            assert_eq!(me().await.unwrap().status(), 200);
+        }
+        assert_eq!(c.get(t.url("/api/v1/me")).bearer_auth("txk_wrong").send().await.unwrap().status(), 401);
+        // Disabled (by an operator, in the database): the next read of the token refuses it.
+        let mut tx = t.app.store.begin().await.unwrap();
+        sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1").bind(user.id).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let bound = tongxin_app::auth::TOKEN_CACHE_MS as u64 + 100;
+        tokio::time::sleep(std::time::Duration::from_millis(bound)).await;
+        assert_eq!(me().await.unwrap().status(), 401, "{:?}", t.app.store.backend());
+        t.stop().await;
+    }
+}
