@@ -1,6 +1,6 @@
 //! Accounts.
 
-use crate::{col, map_unique, now_ms, Result, Store, StoreError, Tx};
+use crate::{col, now_ms, Result, Store, StoreError, Tx};
 use sqlx::any::AnyRow;
 
 /// A stored account.
@@ -67,24 +67,8 @@ pub(crate) fn user_from_row(r: &AnyRow) -> Result<UserRow> {
 
 /// Creates an account; a taken username is a conflict.
 pub async fn create(tx: &mut Tx, u: &NewUser) -> Result<i64> {
-    let now = now_ms();
-    let r = sqlx::query(
-        "INSERT INTO users (username, display_name, password_hash, role, division_code, division_path, org_id, \
-         created_at, password_changed_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING id",
-    )
-    .bind(u.username.clone())
-    .bind(u.display_name.clone())
-    .bind(u.password_hash.clone())
-    .bind(u.role.clone())
-    .bind(u.division_code.clone())
-    .bind(u.division_path.clone())
-    .bind(u.org_id)
-    .bind(now)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(map_unique)?;
-    col(&r, "id")
+    let ids = create_many(tx, std::slice::from_ref(u)).await?;
+    ids.first().copied().ok_or(StoreError::NotFound)
 }
 
 /// Replaces the password hash.

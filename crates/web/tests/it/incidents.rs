@@ -8,6 +8,31 @@ use super::{apps, TestApp};
 use serde_json::{json, Value};
 use tongxin_store::registry::{insert_volunteers, NewVolunteer};
 
+/// An insured first-aider available now in `street`, unlocated and without organisation or
+/// account; `tag` makes its ID and phone hashes unique.
+fn gusu_volunteer(street: &tongxin_store::divisions::Division, name: &str, tag: &str) -> NewVolunteer {
+    NewVolunteer {
+        name: name.into(),
+        id_hash: format!("idhash-{tag}"),
+        id_enc: String::new(),
+        phone_enc: String::new(),
+        phone_hash: format!("ph-{tag}"),
+        birth_year: 1990,
+        real_name: true,
+        division_code: street.code.clone(),
+        division_path: street.path.clone(),
+        lon: None,
+        lat: None,
+        skills: "first_aid".into(),
+        insured: true,
+        org_id: None,
+        weekly: String::new(),
+        available_now: true,
+        cert_kinds: String::new(),
+        user_id: None,
+    }
+}
+
 /// Adds located, insured, available volunteers of organisation 1 in Gusu; the first is the
 /// demo volunteer account `zhiyuan`. Returns their ids in order.
 async fn volunteers(t: &TestApp, n: usize) -> Vec<i64> {
@@ -16,24 +41,11 @@ async fn volunteers(t: &TestApp, n: usize) -> Vec<i64> {
     let street = app.store.division(tongxin_app::seed::DEMO_STREET).await.unwrap();
     let rows: Vec<NewVolunteer> = (0..n)
         .map(|k| NewVolunteer {
-            name: format!("志愿者{k}"),
-            id_hash: format!("idhash-{k}"),
-            id_enc: String::new(),
-            phone_enc: String::new(),
-            phone_hash: format!("ph-{k}"),
-            birth_year: 1990,
-            real_name: true,
-            division_code: street.code.clone(),
-            division_path: street.path.clone(),
             lon: Some(120.6335 + k as f64 * 0.002),
             lat: Some(31.3172),
-            skills: "first_aid".into(),
-            insured: true,
             org_id: Some(1),
-            weekly: String::new(),
-            available_now: true,
-            cert_kinds: String::new(),
             user_id: if k == 0 { Some(zhiyuan) } else { None },
+            ..gusu_volunteer(&street, &format!("志愿者{k}"), &format!("{k}"))
         })
         .collect();
     let mut tx = app.store.begin().await.unwrap();
@@ -389,24 +401,11 @@ async fn responders_with_accounts(t: &TestApp, n: usize) -> Vec<(i64, i64)> {
     let uids = tongxin_store::users::create_many(&mut tx, &users).await.unwrap();
     let rows: Vec<NewVolunteer> = (0..n)
         .map(|k| NewVolunteer {
-            name: format!("队员{k}"),
-            id_hash: format!("mass-id-{k}"),
-            id_enc: String::new(),
-            phone_enc: String::new(),
-            phone_hash: format!("mass-ph-{k}"),
-            birth_year: 1988,
-            real_name: true,
-            division_code: street.code.clone(),
-            division_path: street.path.clone(),
             lon: Some(120.60 + (k % 10) as f64 * 0.004),
             lat: Some(31.30 + (k / 10) as f64 * 0.004),
             skills: "first_aid,logistics".into(),
-            insured: true,
-            org_id: None,
-            weekly: String::new(),
-            available_now: true,
-            cert_kinds: String::new(),
             user_id: Some(uids[k]),
+            ..gusu_volunteer(&street, &format!("队员{k}"), &format!("mass-{k}"))
         })
         .collect();
     insert_volunteers(&mut tx, &rows, 0).await.unwrap();
