@@ -77,27 +77,9 @@ pub async fn append_at(tx: &mut Tx, input: AuditInput, at_ms: i64) -> Result<i64
         ip: input.ip,
     };
     let hash = entry_hash(&e, &prev);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, user_id, username, role, division_code, action, object_type, object_id, \
-         summary, request_id, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-    )
-    .bind(e.seq)
-    .bind(e.at_ms)
-    .bind(e.user_id)
-    .bind(e.username)
-    .bind(e.role)
-    .bind(e.division_code)
-    .bind(e.action)
-    .bind(e.object_type)
-    .bind(e.object_id)
-    .bind(e.summary)
-    .bind(e.request_id)
-    .bind(e.ip)
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut **tx)
-    .await?;
+    // Written with the batch's other records just before COMMIT (see `Tx`).
     let b = tx.batch();
+    b.audit.push((e, prev, hash.clone()));
     b.audit_head = Some((seq, hash));
     b.head_dirty = true;
     Ok(seq)
@@ -113,9 +95,19 @@ pub async fn prune(tx: &mut Tx, before_ms: i64, by: AuditInput) -> Result<i64> {
         .bind(before_ms)
         .fetch_optional(&mut **tx)
         .await?;
-    let (first_kept, prev) = match keep {
-        Some(r) => (col::<i64>(&r, "seq")?, col::<String>(&r, "prev_hash")?),
-        None => (head_seq + 1, head_hash),
+    // Records appended earlier in this transaction are not in the table yet; they are newer
+    // than every stored one, and must all be kept.
+    let b = tx.batch();
+    if b.audit.iter().any(|(e, _, _)| e.at_ms < before_ms) {
+        return Err(crate::StoreError::Conflict(
+            "audit records older than the cut were appended in this transaction".into(),
+        ));
+    }
+    let deferred = b.audit.first().map(|(e, prev, _)| (e.seq, prev.clone()));
+    let (first_kept, prev) = match (keep, deferred) {
+        (Some(r), _) => (col::<i64>(&r, "seq")?, col::<String>(&r, "prev_hash")?),
+        (None, Some(d)) => d,
+        (None, None) => (head_seq + 1, head_hash),
     };
     let n =
         sqlx::query("DELETE FROM audit_log WHERE seq < $1").bind(first_kept).execute(&mut **tx).await?.rows_affected()

@@ -209,6 +209,18 @@ impl Column {
 /// list of tens of thousands of parameters costs more to parse, bind and plan than to insert.
 /// SQLite gets multi-row VALUES with anonymous placeholders (see [`bulk_insert_then`]).
 pub async fn insert_columns(tx: &mut Tx, table: &str, cols: &[(&str, Column)], returning: bool) -> Result<Vec<i64>> {
+    let backend = tx.backend();
+    insert_columns_on(tx, backend, table, cols, returning).await
+}
+
+/// [`insert_columns`] on a bare connection (the group writer's deferred rows, at COMMIT).
+pub(crate) async fn insert_columns_on(
+    c: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    table: &str,
+    cols: &[(&str, Column)],
+    returning: bool,
+) -> Result<Vec<i64>> {
     let n = cols.first().map_or(0, |c| c.1.len());
     debug_assert!(cols.iter().all(|c| c.1.len() == n));
     if n == 0 {
@@ -216,7 +228,7 @@ pub async fn insert_columns(tx: &mut Tx, table: &str, cols: &[(&str, Column)], r
     }
     let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
     let ret = if returning { " RETURNING id" } else { "" };
-    let sqlite = tx.backend() == crate::Backend::Sqlite;
+    let sqlite = backend == crate::Backend::Sqlite;
     let mut ids = Vec::with_capacity(if returning { n } else { 0 });
     if !sqlite {
         let arrays: Vec<(String, &str)> = cols.iter().map(|c| c.1.pg_array()).collect();
@@ -227,7 +239,7 @@ pub async fn insert_columns(tx: &mut Tx, table: &str, cols: &[(&str, Column)], r
         for (a, _) in arrays {
             q = q.bind(a);
         }
-        for r in q.fetch_all(&mut **tx).await.map_err(crate::map_unique)? {
+        for r in q.fetch_all(&mut *c).await.map_err(crate::map_unique)? {
             ids.push(col::<i64>(&r, "id")?);
         }
     } else {
@@ -241,14 +253,14 @@ pub async fn insert_columns(tx: &mut Tx, table: &str, cols: &[(&str, Column)], r
             );
             let mut q = sqlx::query(&sql);
             for k in start..end {
-                for (_, c) in cols {
-                    q = match c {
+                for (_, column) in cols {
+                    q = match column {
                         Column::Int(v) => q.bind(v[k]),
                         Column::Text(v) => q.bind(v[k].clone()),
                     };
                 }
             }
-            for r in q.fetch_all(&mut **tx).await.map_err(crate::map_unique)? {
+            for r in q.fetch_all(&mut *c).await.map_err(crate::map_unique)? {
                 ids.push(col::<i64>(&r, "id")?);
             }
             start = end;

@@ -56,70 +56,51 @@ pub struct EventRow {
     pub payload: String,
 }
 
-/// Publishes inside `tx`; visible to readers when `tx` commits.
+/// Publishes inside `tx`; visible to readers when `tx` commits. Returns the event's id.
 pub async fn publish(tx: &mut Tx, backend: Backend, e: &NewEvent) -> Result<i64> {
-    lock_events(tx, backend).await?;
-    let r = sqlx::query(
-        "INSERT INTO events (at, topic, kind, division_path, org_id, user_id, public, payload) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
-    )
-    .bind(now_ms())
-    .bind(e.topic.clone())
-    .bind(e.kind.clone())
-    .bind(e.division_path.clone())
-    .bind(e.org_id)
-    .bind(e.user_id)
-    .bind(e.public as i64)
-    .bind(e.payload.clone())
-    .fetch_one(&mut **tx)
-    .await?;
-    let id: i64 = col(&r, "id")?;
-    if backend == Backend::Postgres {
-        // One NOTIFY per outer transaction, sent with its COMMIT (listeners read the table).
-        tx.batch().notify = true;
-    }
+    let id = next_id(tx, backend).await?;
+    publish_many(tx, backend, std::slice::from_ref(e)).await?;
     Ok(id)
 }
 
-/// Publishes many events inside `tx` with multi-row INSERTs, in order: one ordering lock and
-/// one wake-up notification for the lot (a mass offer announces thousands of offers at once).
+/// Publishes events inside `tx`, in order. The rows are written with the
+/// batch's other events by one multi-row INSERT just before COMMIT (see `Tx`), so a request
+/// pays no round trip for its events and a mass offer no more than one. Ids are handed out
+/// here under the writer's lock (SQLite's write lock, PostgreSQL's events lock), so they
+/// increase in commit order on both backends.
 pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    lock_events(tx, backend).await?;
-    use crate::bulk::Column::{Int, Text};
+    let mut next = next_id(tx, backend).await?;
     let at = now_ms();
-    crate::bulk::insert_columns(
-        tx,
-        "events",
-        &[
-            ("at", Int(vec![Some(at); events.len()])),
-            ("topic", Text(events.iter().map(|e| e.topic.clone()).collect())),
-            ("kind", Text(events.iter().map(|e| e.kind.clone()).collect())),
-            ("division_path", Text(events.iter().map(|e| e.division_path.clone()).collect())),
-            ("org_id", Int(events.iter().map(|e| e.org_id).collect())),
-            ("user_id", Int(events.iter().map(|e| e.user_id).collect())),
-            ("public", Int(events.iter().map(|e| Some(e.public as i64)).collect())),
-            ("payload", Text(events.iter().map(|e| e.payload.clone()).collect())),
-        ],
-        false,
-    )
-    .await?;
+    let b = tx.batch();
+    for e in events {
+        b.events.push((next, at, e.clone()));
+        next += 1;
+    }
+    b.next_event = Some(next);
     if backend == Backend::Postgres {
-        tx.batch().notify = true;
+        // One NOTIFY per outer transaction, sent with its COMMIT (listeners read the table).
+        b.notify = true;
     }
     Ok(())
 }
 
-/// PostgreSQL: takes the events ordering lock, once per outer transaction (it is held until
-/// that transaction's COMMIT anyway).
-async fn lock_events(tx: &mut Tx, backend: Backend) -> Result<()> {
+/// The next event id of the open transaction: read once (max + 1) after taking, on
+/// PostgreSQL, the transaction-scoped events lock, held until COMMIT.
+async fn next_id(tx: &mut Tx, backend: Backend) -> Result<i64> {
+    if let Some(n) = tx.batch().next_event {
+        return Ok(n);
+    }
     if backend == Backend::Postgres && !tx.batch().events_locked {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
         tx.batch().events_locked = true;
     }
-    Ok(())
+    let r = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM events").fetch_one(&mut **tx).await?;
+    let n: i64 = col(&r, "id")?;
+    tx.batch().next_event = Some(n);
+    Ok(n)
 }
 
 impl Store {

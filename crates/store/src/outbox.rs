@@ -577,12 +577,42 @@ pub async fn insert_endpoint(
     .bind(now_ms())
     .fetch_one(&mut **tx)
     .await?;
+    tx.batch().endpoints_changed = true;
     col(&r, "id")
 }
 
+/// How long a node may reuse the endpoint list it read. A change committed on this node is
+/// seen at once; one made elsewhere (another node, a command-line tool) within this bound.
+const ENDPOINTS_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The active endpoints as last read, so that a write announcing a change (every incident
+/// note, every alert) does not read the table again.
+#[derive(Debug, Default)]
+pub(crate) struct EndpointCache {
+    /// Bumped by every commit that changed the endpoints on this node.
+    pub(crate) generation: std::sync::atomic::AtomicU64,
+    last: std::sync::Mutex<Option<(u64, std::time::Instant, Vec<EndpointRow>)>>,
+}
+
 impl Store {
-    /// Active webhook endpoints.
+    /// Active webhook endpoints (see [`ENDPOINTS_CACHE`]).
     pub async fn outbox_endpoints(&self) -> Result<Vec<EndpointRow>> {
+        use std::sync::atomic::Ordering;
+        let cache = self.group.endpoints();
+        // Read the generation first: a change committed during the read below makes this
+        // result stale at once.
+        let generation = cache.generation.load(Ordering::Acquire);
+        if let Some((g, at, rows)) = &*cache.last.lock().expect("endpoint cache") {
+            if *g == generation && at.elapsed() < ENDPOINTS_CACHE {
+                return Ok(rows.clone());
+            }
+        }
+        let rows = self.read_endpoints().await?;
+        *cache.last.lock().expect("endpoint cache") = Some((generation, std::time::Instant::now(), rows.clone()));
+        Ok(rows)
+    }
+
+    async fn read_endpoints(&self) -> Result<Vec<EndpointRow>> {
         let rows = sqlx::query(
             "SELECT id, name, url, secret, kinds, division_path FROM outbox_endpoints WHERE active = 1 ORDER BY id",
         )

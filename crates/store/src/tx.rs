@@ -6,7 +6,7 @@
 //! the same moment, without weakening what an acknowledgement means.
 //!
 //! - SQLite has one writer connection. Each request's transaction is a SAVEPOINT inside one outer
-//!   transaction. When a request commits it releases its savepoint, then queues again for the
+//!   transaction. When a request commits it leaves its savepoint, then queues again for the
 //!   writer (the mutex is fair, FIFO): the requests that were already waiting run their own
 //!   savepoints meanwhile, and whoever reaches the front first with unflushed work issues one
 //!   COMMIT for all of them. Every request returns only after the COMMIT that holds its changes
@@ -18,10 +18,17 @@
 //!   batch their own requests; their batches take turns on the head row.
 //! - What the requests of one outer transaction share is kept in [`Batch`] and written once,
 //!   just before its COMMIT: the audit chain's head (read, and locked on PostgreSQL, by the first
-//!   append; every later append of the batch continues it in memory) and, on PostgreSQL, the
-//!   events lock and one NOTIFY for the whole batch. A request's savepoint snapshots it, so a
-//!   rolled-back request takes its share back with its rows.
+//!   append; every later append of the batch continues it in memory), the audit records and
+//!   live events of all its requests (one multi-row INSERT each), and on PostgreSQL the events
+//!   lock and one NOTIFY for the whole batch. A request's savepoint marks it, so a rolled-back
+//!   request takes its share back with its rows.
+//! - Every statement is a round trip (to sqlx's SQLite worker thread, or to the PostgreSQL
+//!   server) made while holding the writer, so the writer makes as few as it can: a committed
+//!   request's savepoint is released together with the next request's SAVEPOINT, or by the
+//!   COMMIT, and audit records and events cost none until the batch's COMMIT.
 
+use crate::events::NewEvent;
+use crate::outbox::EndpointCache;
 use crate::{Backend, Result, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::AnyConnection;
@@ -30,6 +37,7 @@ use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use tongxin_domain::audit::AuditEntry;
 
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -45,6 +53,7 @@ pub struct Tx {
 /// The SQLite writer shared by all requests of one store.
 pub(crate) struct GroupWriter {
     state: Arc<Mutex<Writer>>,
+    endpoints: Arc<EndpointCache>,
 }
 
 pub(crate) struct Writer {
@@ -56,6 +65,9 @@ pub(crate) struct Writer {
     conn: Option<PoolConnection<Any>>,
     /// A request's savepoint is open (its owner is running, or dropped it mid-way).
     in_savepoint: bool,
+    /// The savepoint of a request that committed is still open: it is released together with
+    /// the next request's SAVEPOINT (one round trip instead of two), or by the COMMIT.
+    release_pending: bool,
     /// Number of the open (or next) outer transaction.
     epoch: u64,
     /// Requests whose released savepoints wait in the open outer transaction.
@@ -63,13 +75,15 @@ pub(crate) struct Writer {
     /// Recent outer transactions whose COMMIT failed, so their requests can learn it.
     failed: VecDeque<(u64, String)>,
     backend: Backend,
-    /// Shared state of the open outer transaction, and its snapshot at the open savepoint.
+    /// Shared state of the open outer transaction, and its mark at the open savepoint.
     batch: Batch,
-    saved: Batch,
+    saved: Mark,
+    /// The node's webhook endpoint list, made stale by a COMMIT that changed it.
+    endpoints: Arc<EndpointCache>,
 }
 
 /// What the requests of one outer transaction share; written once before its COMMIT.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Batch {
     /// The audit chain's head (last seq, its hash) as of this transaction, once read.
     pub(crate) audit_head: Option<(i64, String)>,
@@ -79,11 +93,110 @@ pub(crate) struct Batch {
     pub(crate) events_locked: bool,
     /// PostgreSQL: events were published; one NOTIFY at COMMIT wakes the other nodes.
     pub(crate) notify: bool,
+    /// Audit records appended in this transaction (record, previous hash, hash). They are
+    /// inserted with one multi-row INSERT before COMMIT instead of one statement per request:
+    /// nothing reads the log inside a write, and a failed INSERT fails the whole COMMIT.
+    pub(crate) audit: Vec<(AuditEntry, String, String)>,
+    /// The next event id, once read under the events lock (max + 1).
+    pub(crate) next_event: Option<i64>,
+    /// Events published in this transaction (id, time, event), inserted like `audit`.
+    pub(crate) events: Vec<(i64, i64, NewEvent)>,
+    /// Webhook endpoints were changed: the node's endpoint list is read again after COMMIT.
+    pub(crate) endpoints_changed: bool,
+}
+
+/// The batch as a request's savepoint found it: rolling the request back restores it (the
+/// deferred rows are only ever appended, so a length is enough).
+#[derive(Debug, Clone, Default)]
+struct Mark {
+    audit_head: Option<(i64, String)>,
+    head_dirty: bool,
+    events_locked: bool,
+    notify: bool,
+    audit: usize,
+    next_event: Option<i64>,
+    events: usize,
+    endpoints_changed: bool,
 }
 
 impl Batch {
-    /// Writes the shared state into the transaction, just before COMMIT.
-    async fn write(&self, c: &mut AnyConnection) -> std::result::Result<(), sqlx::Error> {
+    fn mark(&self) -> Mark {
+        Mark {
+            audit_head: self.audit_head.clone(),
+            head_dirty: self.head_dirty,
+            events_locked: self.events_locked,
+            notify: self.notify,
+            audit: self.audit.len(),
+            next_event: self.next_event,
+            events: self.events.len(),
+            endpoints_changed: self.endpoints_changed,
+        }
+    }
+
+    fn restore(&mut self, m: Mark) {
+        self.audit_head = m.audit_head;
+        self.head_dirty = m.head_dirty;
+        self.events_locked = m.events_locked;
+        self.notify = m.notify;
+        self.audit.truncate(m.audit);
+        self.next_event = m.next_event;
+        self.events.truncate(m.events);
+        self.endpoints_changed = m.endpoints_changed;
+    }
+
+    /// Writes the deferred rows and the shared state into the transaction, just before COMMIT.
+    async fn write(&self, c: &mut AnyConnection, backend: Backend) -> Result<()> {
+        use crate::bulk::Column::{Int, Text};
+        if !self.audit.is_empty() {
+            let a = &self.audit;
+            let ints = |f: fn(&AuditEntry) -> i64| Int(a.iter().map(|(e, _, _)| Some(f(e))).collect());
+            let texts = |f: fn(&AuditEntry) -> &str| Text(a.iter().map(|(e, _, _)| f(e).to_string()).collect());
+            crate::bulk::insert_columns_on(
+                c,
+                backend,
+                "audit_log",
+                &[
+                    ("seq", ints(|e| e.seq)),
+                    ("at", ints(|e| e.at_ms)),
+                    ("user_id", ints(|e| e.user_id)),
+                    ("username", texts(|e| &e.username)),
+                    ("role", texts(|e| &e.role)),
+                    ("division_code", texts(|e| &e.division_code)),
+                    ("action", texts(|e| &e.action)),
+                    ("object_type", texts(|e| &e.object_type)),
+                    ("object_id", texts(|e| &e.object_id)),
+                    ("summary", texts(|e| &e.summary)),
+                    ("request_id", texts(|e| &e.request_id)),
+                    ("ip", texts(|e| &e.ip)),
+                    ("prev_hash", Text(a.iter().map(|(_, p, _)| p.clone()).collect())),
+                    ("hash", Text(a.iter().map(|(_, _, h)| h.clone()).collect())),
+                ],
+                false,
+            )
+            .await?;
+        }
+        if !self.events.is_empty() {
+            let ev = &self.events;
+            let texts = |f: fn(&NewEvent) -> &str| Text(ev.iter().map(|(_, _, e)| f(e).to_string()).collect());
+            crate::bulk::insert_columns_on(
+                c,
+                backend,
+                "events",
+                &[
+                    ("id", Int(ev.iter().map(|(id, _, _)| Some(*id)).collect())),
+                    ("at", Int(ev.iter().map(|(_, at, _)| Some(*at)).collect())),
+                    ("topic", texts(|e| &e.topic)),
+                    ("kind", texts(|e| &e.kind)),
+                    ("division_path", texts(|e| &e.division_path)),
+                    ("org_id", Int(ev.iter().map(|(_, _, e)| e.org_id).collect())),
+                    ("user_id", Int(ev.iter().map(|(_, _, e)| e.user_id).collect())),
+                    ("public", Int(ev.iter().map(|(_, _, e)| Some(e.public as i64)).collect())),
+                    ("payload", texts(|e| &e.payload)),
+                ],
+                false,
+            )
+            .await?;
+        }
         if let (true, Some((seq, hash))) = (self.head_dirty, &self.audit_head) {
             sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(*seq)
@@ -104,20 +217,29 @@ impl GroupWriter {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
+        let endpoints = Arc::new(EndpointCache::default());
         GroupWriter {
+            endpoints: endpoints.clone(),
             state: Arc::new(Mutex::new(Writer {
                 pool,
                 begin_sql,
                 conn: None,
                 in_savepoint: false,
+                release_pending: false,
                 epoch: 0,
                 pending: 0,
                 failed: VecDeque::new(),
                 backend,
                 batch: Batch::default(),
-                saved: Batch::default(),
+                saved: Mark::default(),
+                endpoints,
             })),
         }
+    }
+
+    /// The node's cached webhook endpoint list.
+    pub(crate) fn endpoints(&self) -> &EndpointCache {
+        &self.endpoints
     }
 
     pub(crate) async fn begin(&self) -> Result<Tx> {
@@ -131,9 +253,15 @@ impl GroupWriter {
             c.execute(w.begin_sql).await?;
             w.conn = Some(c);
         }
-        w.conn_mut().execute("SAVEPOINT tx").await?;
+        let sql = if w.release_pending { "RELEASE tx; SAVEPOINT tx" } else { "SAVEPOINT tx" };
+        if let Err(e) = w.conn_mut().execute(sqlx::raw_sql(sql)).await {
+            // The committed requests' work may be in an unknown state: fail them all.
+            w.abandon(e.to_string()).await;
+            return Err(StoreError::Db(e));
+        }
+        w.release_pending = false;
         w.in_savepoint = true;
-        w.saved = w.batch.clone();
+        w.saved = w.batch.mark();
         Ok(Tx { held: Some(w) })
     }
 
@@ -161,20 +289,15 @@ impl Writer {
             return Ok(());
         }
         self.in_savepoint = false;
-        let undo = async {
-            let c = self.conn_mut();
-            c.execute("ROLLBACK TO tx").await?;
-            c.execute("RELEASE tx").await?;
-            Ok::<_, sqlx::Error>(())
-        }
-        .await;
+        let undo = self.conn_mut().execute(sqlx::raw_sql("ROLLBACK TO tx; RELEASE tx")).await;
         if let Err(e) = undo {
             // The outer transaction is in an unknown state: give it up, and tell the requests
             // waiting in it that their changes are not saved.
             self.abandon(e.to_string()).await;
             return Err(StoreError::Db(e));
         }
-        self.batch = std::mem::take(&mut self.saved);
+        let mark = std::mem::take(&mut self.saved);
+        self.batch.restore(mark);
         if self.pending == 0 {
             if let Some(mut c) = self.conn.take() {
                 self.batch = Batch::default();
@@ -186,6 +309,7 @@ impl Writer {
 
     async fn abandon(&mut self, why: String) {
         self.batch = Batch::default();
+        self.release_pending = false;
         if let Some(mut c) = self.conn.take() {
             let _ = c.execute("ROLLBACK").await;
             if self.pending > 0 {
@@ -219,17 +343,24 @@ impl Writer {
         let epoch = self.epoch;
         self.epoch += 1;
         self.pending = 0;
-        let done = match batch.write(&mut c).await {
-            Ok(()) => c.execute("COMMIT").await.map(drop),
+        // COMMIT also ends the last request's savepoint, still open (`release_pending`).
+        self.release_pending = false;
+        let done = match batch.write(&mut c, self.backend).await {
+            Ok(()) => c.execute("COMMIT").await.map(drop).map_err(StoreError::Db),
             Err(e) => Err(e),
         };
         match done {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if batch.endpoints_changed {
+                    self.endpoints.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+                }
+                Ok(())
+            }
             Err(e) => {
                 let _ = c.execute("ROLLBACK").await;
                 c.close_on_drop();
                 self.fail_epoch(epoch, e.to_string());
-                Err(StoreError::Db(e))
+                Err(e)
             }
         }
     }
@@ -251,9 +382,9 @@ impl Tx {
     pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
         crate::idempotency::mark_committed(&mut self).await?;
         let mut w = self.held.take().expect("writer held until commit");
-        // On failure `in_savepoint` stays set: the next holder rolls this request back.
-        w.conn_mut().execute("RELEASE tx").await?;
+        // The savepoint is released with the next request's SAVEPOINT, or by the COMMIT.
         w.in_savepoint = false;
+        w.release_pending = true;
         w.pending += 1;
         let mine = w.epoch;
         let state = OwnedMutexGuard::mutex(&w).clone();
