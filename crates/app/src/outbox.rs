@@ -42,14 +42,7 @@ pub fn webhook_messages(
     division_path: &str,
     key: &str,
 ) -> Vec<NewMessage> {
-    endpoints
-        .iter()
-        .filter(|e| e.kinds.is_empty() || e.kinds.split(',').any(|k| base.kind.starts_with(k.trim())))
-        .filter(|e| {
-            e.division_path.is_empty()
-                || tongxin_domain::division::is_within(division_path, &e.division_path)
-                || tongxin_domain::division::is_within(&e.division_path, division_path)
-        })
+    subscribers(endpoints, &base.kind, division_path)
         .map(|e| NewMessage {
             channel: "webhook".into(),
             recipient: e.id.to_string(),
@@ -58,6 +51,23 @@ pub fn webhook_messages(
             ..base.clone()
         })
         .collect()
+}
+
+/// The endpoints that receive messages of `kind` about `division_path` (see
+/// [`webhook_messages`]).
+pub fn subscribers<'e>(
+    endpoints: &'e [tongxin_store::outbox::EndpointRow],
+    kind: &'e str,
+    division_path: &'e str,
+) -> impl Iterator<Item = &'e tongxin_store::outbox::EndpointRow> {
+    endpoints
+        .iter()
+        .filter(move |e| e.kinds.is_empty() || e.kinds.split(',').any(|k| kind.starts_with(k.trim())))
+        .filter(move |e| {
+            e.division_path.is_empty()
+                || tongxin_domain::division::is_within(division_path, &e.division_path)
+                || tongxin_domain::division::is_within(&e.division_path, division_path)
+        })
 }
 
 /// An in-app message to one account (inbox entry and live notification).

@@ -52,7 +52,7 @@ async fn head(tx: &mut Tx) -> Result<(i64, String)> {
         // BEGIN IMMEDIATE already holds SQLite's one write lock.
         crate::Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
     };
-    let r = sqlx::query(sql).fetch_one(&mut **tx).await?;
+    let r = sqlx::query(sql).fetch_one(tx.conn()).await?;
     let h = (col::<i64>(&r, "seq")?, col::<String>(&r, "hash")?);
     tx.batch().audit_head = Some(h.clone());
     Ok(h)

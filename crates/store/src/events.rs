@@ -94,10 +94,10 @@ async fn next_id(tx: &mut Tx, backend: Backend) -> Result<i64> {
         return Ok(n);
     }
     if backend == Backend::Postgres && !tx.batch().events_locked {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut **tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(tx.conn()).await?;
         tx.batch().events_locked = true;
     }
-    let r = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM events").fetch_one(&mut **tx).await?;
+    let r = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM events").fetch_one(tx.conn()).await?;
     let n: i64 = col(&r, "id")?;
     tx.batch().next_event = Some(n);
     Ok(n)

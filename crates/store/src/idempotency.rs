@@ -45,7 +45,7 @@ pub(crate) async fn mark_committed(tx: &mut crate::Tx) -> std::result::Result<()
     sqlx::query("UPDATE idempotency_keys SET committed = 1 WHERE owner = $1 AND key = $2")
         .bind(owner)
         .bind(key)
-        .execute(&mut **tx)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }

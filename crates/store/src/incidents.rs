@@ -340,7 +340,9 @@ pub struct TimelineEntry {
     pub text_en: String,
 }
 
-/// Adds a timeline entry.
+/// Adds a timeline entry inside `tx`; returns its id. Like audit records, entries are written
+/// with the batch's others just before COMMIT (see `Tx`): nothing reads the timeline inside a
+/// write.
 #[allow(clippy::too_many_arguments)]
 pub async fn add_timeline(
     tx: &mut Tx,
@@ -352,22 +354,60 @@ pub async fn add_timeline(
     zh: &str,
     en: &str,
 ) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO incident_timeline (incident_id, at, kind, auto, user_id, username, text_zh, text_en) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
-    )
-    .bind(incident_id)
-    .bind(at)
-    .bind(kind.to_string())
-    .bind(auto as i64)
-    .bind(by.map_or(0, |b| b.0))
-    .bind(by.map_or(String::new(), |b| b.1.to_string()))
-    .bind(zh.to_string())
-    .bind(en.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
-    col(&r, "id")
+    let row = NewTimeline {
+        incident_id,
+        at,
+        kind: kind.to_string(),
+        auto,
+        by: by.map(|(id, name)| (id, name.to_string())),
+        text_zh: zh.to_string(),
+        text_en: en.to_string(),
+    };
+    let id = timeline_ids(tx, 1).await?[0];
+    tx.batch().timeline.push((id, row));
+    Ok(id)
 }
+
+/// Ids for `n` new timeline entries. SQLite: counted on from the largest id, read once per
+/// outer transaction (its write lock is held until COMMIT, so no one else takes them).
+/// PostgreSQL: taken from the identity sequence in blocks, kept by the node across batches.
+async fn timeline_ids(tx: &mut Tx, n: usize) -> Result<Vec<i64>> {
+    match tx.backend() {
+        crate::Backend::Sqlite => {
+            let next = match tx.batch().next_timeline {
+                Some(n) => n,
+                None => {
+                    let r = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM incident_timeline")
+                        .fetch_one(tx.conn())
+                        .await?;
+                    col::<i64>(&r, "id")?
+                }
+            };
+            tx.batch().next_timeline = Some(next + n as i64);
+            Ok((next..next + n as i64).collect())
+        }
+        crate::Backend::Postgres => {
+            if tx.id_pool().len() < n {
+                let want = n.max(TIMELINE_ID_BLOCK) as i64;
+                let rows = sqlx::query(
+                    "SELECT nextval(pg_get_serial_sequence('incident_timeline', 'id')) AS id \
+                     FROM generate_series(1, $1)",
+                )
+                .bind(want)
+                .fetch_all(tx.conn())
+                .await?;
+                for r in rows {
+                    let id = col::<i64>(&r, "id")?;
+                    tx.id_pool().push_back(id);
+                }
+            }
+            Ok(tx.id_pool().drain(..n).collect())
+        }
+    }
+}
+
+/// Timeline ids a PostgreSQL node takes from the sequence at once.
+const TIMELINE_ID_BLOCK: usize = 256;
 
 /// The timeline, oldest first.
 pub async fn timeline(pool: &AnyPool, id: i64) -> Result<Vec<TimelineEntry>> {
@@ -1398,24 +1438,9 @@ pub struct NewTimeline {
     pub text_en: String,
 }
 
-/// Adds many timeline entries with multi-row INSERTs (in order).
+/// Adds many timeline entries (in order), written like [`add_timeline`]'s.
 pub async fn add_timeline_many(tx: &mut Tx, rows: &[NewTimeline]) -> Result<()> {
-    use crate::bulk::Column::{Int, Text};
-    crate::bulk::insert_columns(
-        tx,
-        "incident_timeline",
-        &[
-            ("incident_id", Int(rows.iter().map(|e| Some(e.incident_id)).collect())),
-            ("at", Int(rows.iter().map(|e| Some(e.at)).collect())),
-            ("kind", Text(rows.iter().map(|e| e.kind.clone()).collect())),
-            ("auto", Int(rows.iter().map(|e| Some(e.auto as i64)).collect())),
-            ("user_id", Int(rows.iter().map(|e| Some(e.by.as_ref().map_or(0, |b| b.0))).collect())),
-            ("username", Text(rows.iter().map(|e| e.by.as_ref().map_or(String::new(), |b| b.1.clone())).collect())),
-            ("text_zh", Text(rows.iter().map(|e| e.text_zh.clone()).collect())),
-            ("text_en", Text(rows.iter().map(|e| e.text_en.clone()).collect())),
-        ],
-        false,
-    )
-    .await?;
+    let ids = timeline_ids(tx, rows.len()).await?;
+    tx.batch().timeline.extend(ids.into_iter().zip(rows.iter().cloned()));
     Ok(())
 }

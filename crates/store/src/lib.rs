@@ -215,7 +215,14 @@ impl Store {
 
     /// Starts a write transaction (group-committed; see [`Tx`]).
     pub async fn begin(&self) -> Result<Tx> {
-        self.group.begin().await
+        self.group.begin(false).await
+    }
+
+    /// Starts a write transaction whose changes are all appends written at COMMIT (timeline
+    /// entries, audit records, live events): it takes no savepoint, so it costs the shared
+    /// writer no round trip at all. Running a statement on it panics.
+    pub async fn begin_appends(&self) -> Result<Tx> {
+        self.group.begin(true).await
     }
 
     /// Checks that the database answers (for /healthz).

@@ -28,6 +28,7 @@
 //!   COMMIT, and audit records and events cost none until the batch's COMMIT.
 
 use crate::events::NewEvent;
+use crate::incidents::NewTimeline;
 use crate::outbox::EndpointCache;
 use crate::{Backend, Result, StoreError};
 use sqlx::pool::PoolConnection;
@@ -65,6 +66,10 @@ pub(crate) struct Writer {
     conn: Option<PoolConnection<Any>>,
     /// A request's savepoint is open (its owner is running, or dropped it mid-way).
     in_savepoint: bool,
+    /// An appends-only request holds the writer (see [`crate::Store::begin_appends`]).
+    in_appends: bool,
+    /// PostgreSQL: timeline ids taken from the sequence and not used yet.
+    id_pool: VecDeque<i64>,
     /// The savepoint of a request that committed is still open: it is released together with
     /// the next request's SAVEPOINT (one round trip instead of two), or by the COMMIT.
     release_pending: bool,
@@ -103,6 +108,10 @@ pub(crate) struct Batch {
     pub(crate) events: Vec<(i64, i64, NewEvent)>,
     /// Webhook endpoints were changed: the node's endpoint list is read again after COMMIT.
     pub(crate) endpoints_changed: bool,
+    /// Incident timeline entries (id, entry), inserted like `audit`.
+    pub(crate) timeline: Vec<(i64, NewTimeline)>,
+    /// SQLite: the next timeline id, once read (max + 1).
+    pub(crate) next_timeline: Option<i64>,
 }
 
 /// The batch as a request's savepoint found it: rolling the request back restores it (the
@@ -117,6 +126,8 @@ struct Mark {
     next_event: Option<i64>,
     events: usize,
     endpoints_changed: bool,
+    timeline: usize,
+    next_timeline: Option<i64>,
 }
 
 impl Batch {
@@ -130,6 +141,8 @@ impl Batch {
             next_event: self.next_event,
             events: self.events.len(),
             endpoints_changed: self.endpoints_changed,
+            timeline: self.timeline.len(),
+            next_timeline: self.next_timeline,
         }
     }
 
@@ -142,11 +155,35 @@ impl Batch {
         self.next_event = m.next_event;
         self.events.truncate(m.events);
         self.endpoints_changed = m.endpoints_changed;
+        self.timeline.truncate(m.timeline);
+        self.next_timeline = m.next_timeline;
     }
 
     /// Writes the deferred rows and the shared state into the transaction, just before COMMIT.
     async fn write(&self, c: &mut AnyConnection, backend: Backend) -> Result<()> {
         use crate::bulk::Column::{Int, Text};
+        if !self.timeline.is_empty() {
+            let t = &self.timeline;
+            let texts = |f: fn(&NewTimeline) -> &str| Text(t.iter().map(|(_, e)| f(e).to_string()).collect());
+            crate::bulk::insert_columns_on(
+                c,
+                backend,
+                "incident_timeline",
+                &[
+                    ("id", Int(t.iter().map(|(id, _)| Some(*id)).collect())),
+                    ("incident_id", Int(t.iter().map(|(_, e)| Some(e.incident_id)).collect())),
+                    ("at", Int(t.iter().map(|(_, e)| Some(e.at)).collect())),
+                    ("kind", texts(|e| &e.kind)),
+                    ("auto", Int(t.iter().map(|(_, e)| Some(e.auto as i64)).collect())),
+                    ("user_id", Int(t.iter().map(|(_, e)| Some(e.by.as_ref().map_or(0, |b| b.0))).collect())),
+                    ("username", texts(|e| e.by.as_ref().map_or("", |b| b.1.as_str()))),
+                    ("text_zh", texts(|e| &e.text_zh)),
+                    ("text_en", texts(|e| &e.text_en)),
+                ],
+                false,
+            )
+            .await?;
+        }
         if !self.audit.is_empty() {
             let a = &self.audit;
             let ints = |f: fn(&AuditEntry) -> i64| Int(a.iter().map(|(e, _, _)| Some(f(e))).collect());
@@ -225,6 +262,8 @@ impl GroupWriter {
                 begin_sql,
                 conn: None,
                 in_savepoint: false,
+                in_appends: false,
+                id_pool: VecDeque::new(),
                 release_pending: false,
                 epoch: 0,
                 pending: 0,
@@ -242,7 +281,9 @@ impl GroupWriter {
         &self.endpoints
     }
 
-    pub(crate) async fn begin(&self) -> Result<Tx> {
+    /// Starts a request's transaction: a savepoint, or with `appends_only` nothing at all (its
+    /// rows are all deferred, so rolling it back is done in memory).
+    pub(crate) async fn begin(&self, appends_only: bool) -> Result<Tx> {
         // Bounded like a pool acquire: a request never waits forever for the writer.
         let mut w = tokio::time::timeout(ACQUIRE_TIMEOUT, self.state.clone().lock_owned())
             .await
@@ -253,14 +294,18 @@ impl GroupWriter {
             c.execute(w.begin_sql).await?;
             w.conn = Some(c);
         }
-        let sql = if w.release_pending { "RELEASE tx; SAVEPOINT tx" } else { "SAVEPOINT tx" };
-        if let Err(e) = w.conn_mut().execute(sqlx::raw_sql(sql)).await {
-            // The committed requests' work may be in an unknown state: fail them all.
-            w.abandon(e.to_string()).await;
-            return Err(StoreError::Db(e));
+        if appends_only {
+            w.in_appends = true;
+        } else {
+            let sql = if w.release_pending { "RELEASE tx; SAVEPOINT tx" } else { "SAVEPOINT tx" };
+            if let Err(e) = w.conn_mut().execute(sqlx::raw_sql(sql)).await {
+                // The committed requests' work may be in an unknown state: fail them all.
+                w.abandon(e.to_string()).await;
+                return Err(StoreError::Db(e));
+            }
+            w.release_pending = false;
+            w.in_savepoint = true;
         }
-        w.release_pending = false;
-        w.in_savepoint = true;
         w.saved = w.batch.mark();
         Ok(Tx { held: Some(w) })
     }
@@ -285,16 +330,19 @@ impl Writer {
     /// Undoes the savepoint of a request that was dropped without committing; when nothing
     /// else waits in the outer transaction, ends it so the write lock is not held idle.
     async fn clean(&mut self) -> Result<()> {
-        if !self.in_savepoint {
+        if self.in_savepoint {
+            self.in_savepoint = false;
+            let undo = self.conn_mut().execute(sqlx::raw_sql("ROLLBACK TO tx; RELEASE tx")).await;
+            if let Err(e) = undo {
+                // The outer transaction is in an unknown state: give it up, and tell the
+                // requests waiting in it that their changes are not saved.
+                self.abandon(e.to_string()).await;
+                return Err(StoreError::Db(e));
+            }
+        } else if self.in_appends {
+            self.in_appends = false;
+        } else {
             return Ok(());
-        }
-        self.in_savepoint = false;
-        let undo = self.conn_mut().execute(sqlx::raw_sql("ROLLBACK TO tx; RELEASE tx")).await;
-        if let Err(e) = undo {
-            // The outer transaction is in an unknown state: give it up, and tell the requests
-            // waiting in it that their changes are not saved.
-            self.abandon(e.to_string()).await;
-            return Err(StoreError::Db(e));
         }
         let mark = std::mem::take(&mut self.saved);
         self.batch.restore(mark);
@@ -310,6 +358,7 @@ impl Writer {
     async fn abandon(&mut self, why: String) {
         self.batch = Batch::default();
         self.release_pending = false;
+        self.in_appends = false;
         if let Some(mut c) = self.conn.take() {
             let _ = c.execute("ROLLBACK").await;
             if self.pending > 0 {
@@ -372,6 +421,17 @@ impl Tx {
         &mut self.held.as_mut().expect("writer held").batch
     }
 
+    /// The connection, also in an appends-only transaction: for the reads that deferred rows
+    /// need once per batch (chain head, next ids) and for the idempotency mark at commit.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        self.held.as_mut().expect("writer held").conn_mut()
+    }
+
+    /// PostgreSQL: the node's unused timeline ids.
+    pub(crate) fn id_pool(&mut self) -> &mut VecDeque<i64> {
+        &mut self.held.as_mut().expect("writer held").id_pool
+    }
+
     /// The backend the transaction runs on.
     pub(crate) fn backend(&self) -> Backend {
         self.held.as_ref().expect("writer held").backend
@@ -383,8 +443,10 @@ impl Tx {
         crate::idempotency::mark_committed(&mut self).await?;
         let mut w = self.held.take().expect("writer held until commit");
         // The savepoint is released with the next request's SAVEPOINT, or by the COMMIT.
-        w.in_savepoint = false;
-        w.release_pending = true;
+        if std::mem::take(&mut w.in_savepoint) {
+            w.release_pending = true;
+        }
+        w.in_appends = false;
         w.pending += 1;
         let mine = w.epoch;
         let state = OwnedMutexGuard::mutex(&w).clone();
@@ -431,16 +493,22 @@ impl Drop for Tx {
     }
 }
 
+const APPENDS_ONLY: &str = "an appends-only transaction runs no statements: use Store::begin";
+
 impl Deref for Tx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        self.held.as_ref().and_then(|w| w.conn.as_deref()).expect("writer held")
+        let w = self.held.as_ref().expect("writer held");
+        assert!(!w.in_appends, "{APPENDS_ONLY}");
+        w.conn.as_deref().expect("writer held")
     }
 }
 
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        self.held.as_mut().expect("writer held").conn_mut()
+        let w = self.held.as_mut().expect("writer held");
+        assert!(!w.in_appends, "{APPENDS_ONLY}");
+        w.conn_mut()
     }
 }
 

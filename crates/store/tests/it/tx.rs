@@ -138,3 +138,74 @@ async fn concurrent_commits_land_and_failures_stay_out() {
         db.cleanup().await;
     }
 }
+
+/// Appends-only requests (no savepoint: their rows are written at COMMIT) share batches with
+/// ordinary ones: a committed request's timeline entries, audit records and events are saved
+/// under the ids it was given, a dropped one leaves nothing, and the audit chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_only_requests_commit_with_their_batch_and_roll_back_in_memory() {
+    use tongxin_store::incidents::{add_timeline, insert_incident, timeline, NewIncident};
+    for db in dbs().await {
+        let s = db.store.clone();
+        let mut tx = s.begin().await.unwrap();
+        load_mini(&mut tx).await;
+        let incident = NewIncident {
+            title: "内涝".into(),
+            category: "natural".into(),
+            subtype: "flood".into(),
+            severity: 2,
+            lon: 120.6,
+            lat: 31.3,
+            radius_m: 500,
+            division_code: "320508000000".into(),
+            division_path: "320500000000/320508000000/".into(),
+            reporter_id: 0,
+            source: "api".into(),
+            at: tongxin_store::now_ms(),
+            description: String::new(),
+        };
+        let inc = insert_incident(&mut tx, &incident, "tester").await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tasks = Vec::new();
+        for i in 0..180 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("n{i}");
+                let mut tx = if i % 3 == 0 { s.begin().await.unwrap() } else { s.begin_appends().await.unwrap() };
+                if i % 3 == 0 {
+                    create(&mut tx, &user(&name)).await.unwrap();
+                }
+                let at = tongxin_store::now_ms();
+                let id =
+                    add_timeline(&mut tx, inc, at, "note", false, Some((1, "tester")), &name, &name).await.unwrap();
+                audit_and_event(&mut tx, &s, &name).await;
+                tokio::task::yield_now().await;
+                if i % 3 == 2 {
+                    drop(tx);
+                    (name, id, false)
+                } else {
+                    tx.commit().await.unwrap();
+                    (name, id, true)
+                }
+            }));
+        }
+        let mut saved = std::collections::BTreeMap::new();
+        for t in tasks {
+            let (name, id, ok) = t.await.unwrap();
+            if ok {
+                saved.insert(name, id);
+            }
+        }
+        let stored: std::collections::BTreeMap<String, i64> =
+            timeline(s.reader(), inc).await.unwrap().into_iter().map(|e| (e.text_zh, e.id)).collect();
+        assert_eq!(stored, saved, "exactly the committed entries, under the ids they were given, on {:?}", s.backend());
+        let records = saved.len() as i64;
+        assert_eq!(s.audit_verify().await.unwrap(), VerifyOutcome::Intact { records }, "on {:?}", s.backend());
+        let events = s.events_after(0, 1000).await.unwrap();
+        let kinds: std::collections::BTreeSet<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, saved.keys().map(String::as_str).collect(), "on {:?}", s.backend());
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+        db.cleanup().await;
+    }
+}
