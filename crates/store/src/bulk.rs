@@ -160,7 +160,7 @@ pub enum Column {
 }
 
 impl Column {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Column::Int(v) => v.len(),
             Column::Text(v) => v.len(),
@@ -251,15 +251,7 @@ pub(crate) async fn insert_columns_on(
                 "INSERT INTO {table} ({names}) VALUES {}{ret}",
                 anonymous_placeholders(end - start, cols.len())
             );
-            let mut q = sqlx::query(&sql);
-            for k in start..end {
-                for (_, column) in cols {
-                    q = match column {
-                        Column::Int(v) => q.bind(v[k]),
-                        Column::Text(v) => q.bind(v[k].clone()),
-                    };
-                }
-            }
+            let q = bind_rows(sqlx::query(&sql), cols, start..end);
             for r in q.fetch_all(&mut *c).await.map_err(crate::map_unique)? {
                 ids.push(col::<i64>(&r, "id")?);
             }
@@ -269,6 +261,41 @@ pub(crate) async fn insert_columns_on(
     // Identity values follow the input order on both backends; RETURNING order is not promised.
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// Binds rows `rows` of `cols`, row by row in column order (anonymous placeholders).
+pub(crate) fn bind_rows<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    cols: &[(&str, Column)],
+    rows: std::ops::Range<usize>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for k in rows {
+        for (_, column) in cols {
+            q = match column {
+                Column::Int(v) => q.bind(v[k]),
+                Column::Text(v) => q.bind(v[k].clone()),
+            };
+        }
+    }
+    q
+}
+
+/// SQLite: appends to `sql` the statements (each ending in `;`, as many as the parameter limit
+/// needs) that insert every row of `cols` into `table`; bind them with [`bind_rows`] over all
+/// rows. For one multi-statement query (sqlx numbers anonymous placeholders across statements).
+pub(crate) fn push_sqlite_inserts(sql: &mut String, table: &str, cols: &[(&str, Column)]) {
+    let n = cols.first().map_or(0, |c| c.1.len());
+    let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+    let per = rows_per_insert(cols.len());
+    let mut start = 0;
+    while start < n {
+        let end = (start + per).min(n);
+        sql.push_str(&format!(
+            "INSERT INTO {table} ({names}) VALUES {};",
+            anonymous_placeholders(end - start, cols.len())
+        ));
+        start = end;
+    }
 }
 
 /// `(?,?),(?,?)` for `rows` rows of `cols` columns.

@@ -96,6 +96,9 @@ pub struct StoreConfig {
     pub pg_schema: Option<String>,
 }
 
+/// A pooled PostgreSQL connection idle longer than this is pinged before use.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 /// The store handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -135,7 +138,9 @@ impl Store {
         match backend {
             Backend::Sqlite => {
                 let opts = || {
-                    AnyPoolOptions::new().after_connect(|conn, _| {
+                    // A local file does not hang up: pinging each connection before use would
+                    // cost every read one more round trip to the connection's thread.
+                    AnyPoolOptions::new().test_before_acquire(false).after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL for concurrent readers; FULL so a commit is durable when acknowledged.
                             conn.execute(
@@ -157,6 +162,18 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(Duration::from_secs(10))
+                    // Ping only a connection that sat idle a while (the server may have dropped
+                    // it); sqlx's default pings on every acquire, one more network round trip
+                    // for every read.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PING_IDLE_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .after_connect(move |conn, _| {
                         let schema = schema.clone();
                         Box::pin(async move {

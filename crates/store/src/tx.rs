@@ -27,6 +27,7 @@
 //!   request's savepoint is released together with the next request's SAVEPOINT, or by the
 //!   COMMIT, and audit records and events cost none until the batch's COMMIT.
 
+use crate::bulk::Column::{self, Int, Text};
 use crate::events::NewEvent;
 use crate::incidents::NewTimeline;
 use crate::outbox::EndpointCache;
@@ -59,9 +60,6 @@ pub(crate) struct GroupWriter {
 
 pub(crate) struct Writer {
     pool: AnyPool,
-    /// `BEGIN IMMEDIATE` on SQLite (take the write lock now, so no statement later fails on a
-    /// lock upgrade), `BEGIN` on PostgreSQL.
-    begin_sql: &'static str,
     /// Held while an outer transaction is open, returned to the pool after each COMMIT.
     conn: Option<PoolConnection<Any>>,
     /// A request's savepoint is open (its owner is running, or dropped it mid-way).
@@ -159,17 +157,15 @@ impl Batch {
         self.next_timeline = m.next_timeline;
     }
 
-    /// Writes the deferred rows and the shared state into the transaction, just before COMMIT.
-    async fn write(&self, c: &mut AnyConnection, backend: Backend) -> Result<()> {
-        use crate::bulk::Column::{Int, Text};
+    /// The deferred rows, table by table, in the order they are inserted.
+    fn tables(&self) -> Vec<(&'static str, Vec<(&'static str, Column)>)> {
+        let mut out = Vec::new();
         if !self.timeline.is_empty() {
             let t = &self.timeline;
             let texts = |f: fn(&NewTimeline) -> &str| Text(t.iter().map(|(_, e)| f(e).to_string()).collect());
-            crate::bulk::insert_columns_on(
-                c,
-                backend,
+            out.push((
                 "incident_timeline",
-                &[
+                vec![
                     ("id", Int(t.iter().map(|(id, _)| Some(*id)).collect())),
                     ("incident_id", Int(t.iter().map(|(_, e)| Some(e.incident_id)).collect())),
                     ("at", Int(t.iter().map(|(_, e)| Some(e.at)).collect())),
@@ -180,19 +176,15 @@ impl Batch {
                     ("text_zh", texts(|e| &e.text_zh)),
                     ("text_en", texts(|e| &e.text_en)),
                 ],
-                false,
-            )
-            .await?;
+            ));
         }
         if !self.audit.is_empty() {
             let a = &self.audit;
             let ints = |f: fn(&AuditEntry) -> i64| Int(a.iter().map(|(e, _, _)| Some(f(e))).collect());
             let texts = |f: fn(&AuditEntry) -> &str| Text(a.iter().map(|(e, _, _)| f(e).to_string()).collect());
-            crate::bulk::insert_columns_on(
-                c,
-                backend,
+            out.push((
                 "audit_log",
-                &[
+                vec![
                     ("seq", ints(|e| e.seq)),
                     ("at", ints(|e| e.at_ms)),
                     ("user_id", ints(|e| e.user_id)),
@@ -208,18 +200,14 @@ impl Batch {
                     ("prev_hash", Text(a.iter().map(|(_, p, _)| p.clone()).collect())),
                     ("hash", Text(a.iter().map(|(_, _, h)| h.clone()).collect())),
                 ],
-                false,
-            )
-            .await?;
+            ));
         }
         if !self.events.is_empty() {
             let ev = &self.events;
             let texts = |f: fn(&NewEvent) -> &str| Text(ev.iter().map(|(_, _, e)| f(e).to_string()).collect());
-            crate::bulk::insert_columns_on(
-                c,
-                backend,
+            out.push((
                 "events",
-                &[
+                vec![
                     ("id", Int(ev.iter().map(|(id, _, _)| Some(*id)).collect())),
                     ("at", Int(ev.iter().map(|(_, at, _)| Some(*at)).collect())),
                     ("topic", texts(|e| &e.topic)),
@@ -230,36 +218,80 @@ impl Batch {
                     ("public", Int(ev.iter().map(|(_, _, e)| Some(e.public as i64)).collect())),
                     ("payload", texts(|e| &e.payload)),
                 ],
-                false,
-            )
-            .await?;
+            ));
         }
-        if let (true, Some((seq, hash))) = (self.head_dirty, &self.audit_head) {
+        out
+    }
+
+    /// Writes the deferred rows and the shared state into the transaction, and commits it.
+    async fn write_and_commit(&self, c: &mut AnyConnection, backend: Backend) -> Result<()> {
+        let tables = self.tables();
+        let head = match (self.head_dirty, &self.audit_head) {
+            (true, Some((seq, hash))) => Some((*seq, hash.clone())),
+            _ => None,
+        };
+        if backend == Backend::Sqlite {
+            // One round trip to the connection's thread: every deferred row, the chain's head
+            // and the COMMIT, as one multi-statement query.
+            let mut sql = String::new();
+            for (table, cols) in &tables {
+                crate::bulk::push_sqlite_inserts(&mut sql, table, cols);
+            }
+            if head.is_some() {
+                sql.push_str("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1;");
+            }
+            sql.push_str("COMMIT");
+            let mut q = sqlx::query(&sql).persistent(false);
+            for (_, cols) in &tables {
+                let n = cols.first().map_or(0, |c| c.1.len());
+                q = crate::bulk::bind_rows(q, cols, 0..n);
+            }
+            if let Some((seq, hash)) = head {
+                q = q.bind(seq).bind(hash);
+            }
+            q.execute(&mut *c).await.map_err(crate::map_unique)?;
+            return Ok(());
+        }
+        for (table, cols) in &tables {
+            crate::bulk::insert_columns_on(c, backend, table, cols, false).await?;
+        }
+        if let Some((seq, hash)) = head {
             sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(*seq)
-                .bind(hash.clone())
+                .bind(seq)
+                .bind(hash)
                 .execute(&mut *c)
                 .await?;
         }
         if self.notify {
             sqlx::query("SELECT pg_notify($1, 'batch')").bind(crate::events::CHANNEL).execute(&mut *c).await?;
         }
+        c.execute("COMMIT").await?;
+        Ok(())
+    }
+
+    /// SQLite: the batch's appends continue from these (read in the round trip that opens it).
+    fn prefetched(&mut self, r: &sqlx::any::AnyRow) -> Result<()> {
+        self.audit_head = Some((crate::col(r, "seq")?, crate::col(r, "hash")?));
+        self.next_event = Some(crate::col(r, "next_event")?);
+        self.next_timeline = Some(crate::col(r, "next_timeline")?);
         Ok(())
     }
 }
 
+/// SQLite: opens a batch and reads what its appends continue from, in one round trip (under
+/// the write lock `BEGIN IMMEDIATE` takes, nobody else moves them until COMMIT).
+const SQLITE_OPEN: &str = "BEGIN IMMEDIATE; SELECT h.seq AS seq, h.hash AS hash, \
+     (SELECT COALESCE(MAX(id), 0) + 1 FROM events) AS next_event, \
+     (SELECT COALESCE(MAX(id), 0) + 1 FROM incident_timeline) AS next_timeline \
+     FROM audit_head h WHERE h.id = 1";
+
 impl GroupWriter {
     pub(crate) fn new(pool: AnyPool, backend: Backend) -> GroupWriter {
-        let begin_sql = match backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
-        };
         let endpoints = Arc::new(EndpointCache::default());
         GroupWriter {
             endpoints: endpoints.clone(),
             state: Arc::new(Mutex::new(Writer {
                 pool,
-                begin_sql,
                 conn: None,
                 in_savepoint: false,
                 in_appends: false,
@@ -291,7 +323,20 @@ impl GroupWriter {
         w.clean().await?;
         if w.conn.is_none() {
             let mut c = w.pool.acquire().await?;
-            c.execute(w.begin_sql).await?;
+            if w.backend == Backend::Sqlite {
+                // (`fetch_all`: sqlx's SQLite `fetch_one` stops after the BEGIN's result.)
+                let opened =
+                    sqlx::query(SQLITE_OPEN).persistent(false).fetch_all(&mut *c).await.map_err(StoreError::Db);
+                let opened =
+                    opened.and_then(|r| r.first().ok_or(StoreError::NotFound).and_then(|r| w.batch.prefetched(r)));
+                if let Err(e) = opened {
+                    // Not back to the pool with a transaction open.
+                    c.close_on_drop();
+                    return Err(e);
+                }
+            } else {
+                c.execute("BEGIN").await?;
+            }
             w.conn = Some(c);
         }
         if appends_only {
@@ -394,10 +439,7 @@ impl Writer {
         self.pending = 0;
         // COMMIT also ends the last request's savepoint, still open (`release_pending`).
         self.release_pending = false;
-        let done = match batch.write(&mut c, self.backend).await {
-            Ok(()) => c.execute("COMMIT").await.map(drop).map_err(StoreError::Db),
-            Err(e) => Err(e),
-        };
+        let done = batch.write_and_commit(&mut c, self.backend).await;
         match done {
             Ok(_) => {
                 if batch.endpoints_changed {
