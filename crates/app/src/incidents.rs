@@ -243,10 +243,14 @@ impl App {
     /// Whether `actor` may see incident `i`: its jurisdiction covers it, it reported it, or its
     /// organisation was mobilised for it.
     async fn may_see_incident(&self, actor: &Actor, i: &Incident) -> AppResult<bool> {
-        if actor.covers(&i.division_path) || i.reporter_id == actor.user_id {
+        self.may_see(actor, i.id, &i.division_path, i.reporter_id).await
+    }
+
+    async fn may_see(&self, actor: &Actor, id: i64, division_path: &str, reporter_id: i64) -> AppResult<bool> {
+        if actor.covers(division_path) || reporter_id == actor.user_id {
             return Ok(true);
         }
-        Ok(st::involved(self.store.reader(), i.id, actor.user_id, actor.org_id).await?)
+        Ok(st::involved(self.store.reader(), id, actor.user_id, actor.org_id).await?)
     }
 
     /// One incident the actor may see (404 otherwise).
@@ -472,7 +476,10 @@ impl App {
     /// Adds a manual timeline entry (field update); integrations subscribed to `incident.note`
     /// get it by webhook. Returns the entry's id.
     pub async fn add_incident_note(&self, actor: &Actor, ctx: &RequestCtx, id: i64, text: &str) -> AppResult<i64> {
-        let i = self.incident_for(actor, id).await?;
+        let i = self.store.incident_ref(id).await?;
+        if !self.may_see(actor, id, &i.division_path, i.reporter_id).await? {
+            return Err(AppError::NotFound);
+        }
         if !(may_command(actor) || actor.role == Role::GridWorker) || !actor.covers(&i.division_path) {
             return Err(AppError::Forbidden);
         }

@@ -177,6 +177,41 @@ where
     incident_of(&r)
 }
 
+/// What never changes about an incident once reported: its title, where it is and who
+/// reported it (merging, levels, phases and closing change other columns).
+#[derive(Debug, Clone)]
+pub struct IncidentRef {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Division path of the place.
+    pub division_path: String,
+    /// Reporting account.
+    pub reporter_id: i64,
+}
+
+/// How many incidents' fixed facts a node keeps (then it starts over).
+const INCIDENT_REFS: usize = 10_000;
+
+impl crate::Store {
+    /// An incident's fixed facts, read once per node: they never change, so the cache needs no
+    /// invalidation, and a field update (the most frequent write) costs no read for its scope.
+    pub async fn incident_ref(&self, id: i64) -> Result<IncidentRef> {
+        if let Some(r) = self.incident_refs.lock().expect("incident cache").get(&id) {
+            return Ok(r.clone());
+        }
+        let i = get_incident(self.reader(), id).await?;
+        let r = IncidentRef { id, title: i.title, division_path: i.division_path, reporter_id: i.reporter_id };
+        let mut m = self.incident_refs.lock().expect("incident cache");
+        if m.len() >= INCIDENT_REFS {
+            m.clear();
+        }
+        m.insert(id, r.clone());
+        Ok(r)
+    }
+}
+
 /// Filter of the incident list.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {

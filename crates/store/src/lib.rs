@@ -108,6 +108,8 @@ pub struct Store {
     url: std::sync::Arc<str>,
     /// The group-committing writer (see [`Tx`]).
     group: std::sync::Arc<tx::GroupWriter>,
+    /// Incidents' fixed facts (see [`Store::incident_ref`]).
+    incident_refs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, incidents::IncidentRef>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -155,7 +157,14 @@ impl Store {
                 let write = opts().max_connections(1).connect(&cfg.url).await?;
                 let read = opts().max_connections(cfg.max_connections.max(2)).connect(&cfg.url).await?;
                 let group = std::sync::Arc::new(tx::GroupWriter::new(write.clone(), Backend::Sqlite));
-                Ok(Store { read, write, backend, url: cfg.url.clone().into(), group })
+                Ok(Store {
+                    read,
+                    write,
+                    backend,
+                    url: cfg.url.clone().into(),
+                    group,
+                    incident_refs: Default::default(),
+                })
             }
             Backend::Postgres => {
                 let schema = cfg.pg_schema.clone();
@@ -190,7 +199,14 @@ impl Store {
                     .connect(&cfg.url)
                     .await?;
                 let group = std::sync::Arc::new(tx::GroupWriter::new(pool.clone(), Backend::Postgres));
-                Ok(Store { read: pool.clone(), write: pool, backend, url: cfg.url.clone().into(), group })
+                Ok(Store {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                    url: cfg.url.clone().into(),
+                    group,
+                    incident_refs: Default::default(),
+                })
             }
         }
     }
