@@ -586,3 +586,62 @@ async fn an_accept_racing_the_offer_timeout_ends_in_one_state() {
         t.stop().await;
     }
 }
+
+/// Field notes, the most frequent write (appends only: no savepoint, written with the batch's
+/// COMMIT): a retry with the same Idempotency-Key gets the first entry back and adds nothing,
+/// every saved note is on the timeline under the id it was answered with and in the audit
+/// trail, and a note on an incident outside the writer's jurisdiction is refused and leaves
+/// nothing.
+#[tokio::test]
+async fn field_notes_are_saved_once_and_only_in_scope() {
+    use tongxin_store::incidents::timeline;
+    for t in apps().await {
+        let (cmd, ccsrf) = t.login("commander").await;
+        let (_, v) = post(
+            &cmd,
+            &ccsrf,
+            t.url("/api/v1/incidents"),
+            report_body("平江路内涝", 120.6335, 31.3172, "320508018000"),
+        )
+        .await;
+        let id = v["id"].as_i64().unwrap();
+        let note = |key: &str, text: &str| {
+            cmd.post(t.url(&format!("/api/v1/incidents/{id}/notes")))
+                .header("x-csrf-token", &ccsrf)
+                .header("idempotency-key", key)
+                .json(&json!({ "text": text }))
+                .send()
+        };
+        let r1: Value = note("note-1", "积水 40 厘米").await.unwrap().json().await.unwrap();
+        let r2: Value = note("note-1", "积水 40 厘米").await.unwrap().json().await.unwrap();
+        assert_eq!(r1["id"], r2["id"], "the retry answers with the first entry");
+        let r3: Value = note("note-2", "已疏散 12 人").await.unwrap().json().await.unwrap();
+        let store = &t.app.store;
+        let notes: Vec<(i64, String)> = timeline(store.reader(), id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == "note")
+            .map(|e| (e.id, e.text_zh))
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                (r1["id"].as_i64().unwrap(), "积水 40 厘米".to_string()),
+                (r3["id"].as_i64().unwrap(), "已疏散 12 人".into())
+            ]
+        );
+        assert_eq!(store.audit_recent("incident.note", 10).await.unwrap().len(), 2);
+
+        let (_, v) =
+            post(&cmd, &ccsrf, t.url("/api/v1/incidents"), report_body("吴中山林火情", 120.40, 31.08, "320506001000"))
+                .await;
+        let wz = v["id"].as_i64().unwrap();
+        let (mz, mcsrf) = t.login("minzheng").await;
+        let (s, _) = post(&mz, &mcsrf, t.url(&format!("/api/v1/incidents/{wz}/notes")), json!({"text": "越权"})).await;
+        assert_eq!(s, 404);
+        assert!(timeline(store.reader(), wz).await.unwrap().iter().all(|e| e.kind != "note"));
+        assert_eq!(store.audit_recent("incident.note", 10).await.unwrap().len(), 2);
+        t.stop().await;
+    }
+}
