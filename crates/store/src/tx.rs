@@ -18,14 +18,17 @@
 //!   batch their own requests; their batches take turns on the head row.
 //! - What the requests of one outer transaction share is kept in [`Batch`] and written once,
 //!   just before its COMMIT: the audit chain's head (read, and locked on PostgreSQL, by the first
-//!   append; every later append of the batch continues it in memory), the audit records and
-//!   live events of all its requests (one multi-row INSERT each), and on PostgreSQL the events
-//!   lock and one NOTIFY for the whole batch. A request's savepoint marks it, so a rolled-back
-//!   request takes its share back with its rows.
+//!   append; every later append of the batch continues it in memory), the audit records, live
+//!   events and incident timeline entries of all its requests (one multi-row INSERT per table),
+//!   and on PostgreSQL the events lock and one NOTIFY for the whole batch. A request's savepoint
+//!   marks it, so a rolled-back request takes its share back with its rows.
 //! - Every statement is a round trip (to sqlx's SQLite worker thread, or to the PostgreSQL
 //!   server) made while holding the writer, so the writer makes as few as it can: a committed
 //!   request's savepoint is released together with the next request's SAVEPOINT, or by the
-//!   COMMIT, and audit records and events cost none until the batch's COMMIT.
+//!   COMMIT; appends cost none until the batch's COMMIT; a request whose writes are all appends
+//!   takes no savepoint at all ([`crate::Store::begin_appends`]); and on SQLite a batch is
+//!   opened (with the reads its appends continue from) and committed (with every deferred row)
+//!   in one round trip each.
 
 use crate::bulk::Column::{self, Int, Text};
 use crate::events::NewEvent;
