@@ -44,7 +44,7 @@ pub async fn append(tx: &mut Tx, input: AuditInput) -> Result<i64> {
 
 /// The chain's head (last seq, its hash) as `tx` sees it; read and locked on first use.
 async fn head(tx: &mut Tx) -> Result<(i64, String)> {
-    if let Some(h) = &tx.batch().audit_head {
+    if let Some(h) = &tx.batch().state.audit_head {
         return Ok(h.clone());
     }
     let sql = match tx.backend() {
@@ -54,7 +54,7 @@ async fn head(tx: &mut Tx) -> Result<(i64, String)> {
     };
     let r = sqlx::query(sql).fetch_one(tx.conn()).await?;
     let h = (col::<i64>(&r, "seq")?, col::<String>(&r, "hash")?);
-    tx.batch().audit_head = Some(h.clone());
+    tx.batch().state.audit_head = Some(h.clone());
     Ok(h)
 }
 
@@ -80,8 +80,8 @@ pub async fn append_at(tx: &mut Tx, input: AuditInput, at_ms: i64) -> Result<i64
     // Written with the batch's other records just before COMMIT (see `Tx`).
     let b = tx.batch();
     b.audit.push((e, prev, hash.clone()));
-    b.audit_head = Some((seq, hash));
-    b.head_dirty = true;
+    b.state.audit_head = Some((seq, hash));
+    b.state.head_dirty = true;
     Ok(seq)
 }
 

@@ -243,19 +243,11 @@ pub(crate) async fn insert_columns_on(
             ids.push(col::<i64>(&r, "id")?);
         }
     } else {
-        let per = rows_per_insert(cols.len());
-        let mut start = 0;
-        while start < n {
-            let end = (start + per).min(n);
-            let sql = format!(
-                "INSERT INTO {table} ({names}) VALUES {}{ret}",
-                anonymous_placeholders(end - start, cols.len())
-            );
-            let q = bind_rows(sqlx::query(&sql), cols, start..end);
+        for (rows, sql) in sqlite_inserts(table, cols, ret) {
+            let q = bind_rows(sqlx::query(&sql), cols, rows);
             for r in q.fetch_all(&mut *c).await.map_err(crate::map_unique)? {
                 ids.push(col::<i64>(&r, "id")?);
             }
-            start = end;
         }
     }
     // Identity values follow the input order on both backends; RETURNING order is not promised.
@@ -280,21 +272,32 @@ pub(crate) fn bind_rows<'q>(
     q
 }
 
-/// SQLite: appends to `sql` the statements (each ending in `;`, as many as the parameter limit
-/// needs) that insert every row of `cols` into `table`; bind them with [`bind_rows`] over all
-/// rows. For one multi-statement query (sqlx numbers anonymous placeholders across statements).
-pub(crate) fn push_sqlite_inserts(sql: &mut String, table: &str, cols: &[(&str, Column)]) {
+/// SQLite: the statements that insert every row of `cols` into `table` (as many as the
+/// parameter limit needs), each with the rows it binds ([`bind_rows`]).
+fn sqlite_inserts(table: &str, cols: &[(&str, Column)], ret: &str) -> Vec<(std::ops::Range<usize>, String)> {
     let n = cols.first().map_or(0, |c| c.1.len());
     let names = cols.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
     let per = rows_per_insert(cols.len());
-    let mut start = 0;
-    while start < n {
-        let end = (start + per).min(n);
-        sql.push_str(&format!(
-            "INSERT INTO {table} ({names}) VALUES {};",
-            anonymous_placeholders(end - start, cols.len())
-        ));
-        start = end;
+    (0..n)
+        .step_by(per)
+        .map(|start| {
+            let end = (start + per).min(n);
+            let sql = format!(
+                "INSERT INTO {table} ({names}) VALUES {}{ret}",
+                anonymous_placeholders(end - start, cols.len())
+            );
+            (start..end, sql)
+        })
+        .collect()
+}
+
+/// SQLite: appends to `sql` the statements of [`sqlite_inserts`], each ending in `;`; bind
+/// them with [`bind_rows`] over all rows. For one multi-statement query (sqlx numbers
+/// anonymous placeholders across statements).
+pub(crate) fn push_sqlite_inserts(sql: &mut String, table: &str, cols: &[(&str, Column)]) {
+    for (_, s) in sqlite_inserts(table, cols, "") {
+        sql.push_str(&s);
+        sql.push(';');
     }
 }
 

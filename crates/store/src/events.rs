@@ -79,10 +79,10 @@ pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) ->
         b.events.push((next, at, e.clone()));
         next += 1;
     }
-    b.next_event = Some(next);
+    b.state.next_event = Some(next);
     if backend == Backend::Postgres {
         // One NOTIFY per outer transaction, sent with its COMMIT (listeners read the table).
-        b.notify = true;
+        b.state.notify = true;
     }
     Ok(())
 }
@@ -90,16 +90,16 @@ pub async fn publish_many(tx: &mut Tx, backend: Backend, events: &[NewEvent]) ->
 /// The next event id of the open transaction: read once (max + 1) after taking, on
 /// PostgreSQL, the transaction-scoped events lock, held until COMMIT.
 async fn next_id(tx: &mut Tx, backend: Backend) -> Result<i64> {
-    if let Some(n) = tx.batch().next_event {
+    if let Some(n) = tx.batch().state.next_event {
         return Ok(n);
     }
-    if backend == Backend::Postgres && !tx.batch().events_locked {
+    if backend == Backend::Postgres && !tx.batch().state.events_locked {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(tx.conn()).await?;
-        tx.batch().events_locked = true;
+        tx.batch().state.events_locked = true;
     }
     let r = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM events").fetch_one(tx.conn()).await?;
     let n: i64 = col(&r, "id")?;
-    tx.batch().next_event = Some(n);
+    tx.batch().state.next_event = Some(n);
     Ok(n)
 }
 

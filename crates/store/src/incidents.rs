@@ -403,22 +403,15 @@ pub async fn add_timeline(
     Ok(id)
 }
 
-/// Ids for `n` new timeline entries. SQLite: counted on from the largest id, read once per
-/// outer transaction (its write lock is held until COMMIT, so no one else takes them).
+/// Ids for `n` new timeline entries. SQLite: counted on from the largest id, read when the
+/// outer transaction opened (its write lock is held until COMMIT, so no one else takes them).
 /// PostgreSQL: taken from the identity sequence in blocks, kept by the node across batches.
 async fn timeline_ids(tx: &mut Tx, n: usize) -> Result<Vec<i64>> {
     match tx.backend() {
         crate::Backend::Sqlite => {
-            let next = match tx.batch().next_timeline {
-                Some(n) => n,
-                None => {
-                    let r = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM incident_timeline")
-                        .fetch_one(tx.conn())
-                        .await?;
-                    col::<i64>(&r, "id")?
-                }
-            };
-            tx.batch().next_timeline = Some(next + n as i64);
+            let state = &mut tx.batch().state;
+            let next = state.next_timeline.expect("a SQLite batch opens with its next timeline id");
+            state.next_timeline = Some(next + n as i64);
             Ok((next..next + n as i64).collect())
         }
         crate::Backend::Postgres => {

@@ -577,7 +577,7 @@ pub async fn insert_endpoint(
     .bind(now_ms())
     .fetch_one(&mut **tx)
     .await?;
-    tx.batch().endpoints_changed = true;
+    tx.batch().state.endpoints_changed = true;
     col(&r, "id")
 }
 

@@ -91,6 +91,21 @@ pub(crate) struct Writer {
 /// What the requests of one outer transaction share; written once before its COMMIT.
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
+    /// Heads, locks and flags; a request's savepoint keeps a copy.
+    pub(crate) state: BatchState,
+    /// Audit records appended in this transaction (record, previous hash, hash). They are
+    /// inserted with one multi-row INSERT before COMMIT instead of one statement per request:
+    /// nothing reads the log inside a write, and a failed INSERT fails the whole COMMIT.
+    pub(crate) audit: Vec<(AuditEntry, String, String)>,
+    /// Events published in this transaction (id, time, event), inserted like `audit`.
+    pub(crate) events: Vec<(i64, i64, NewEvent)>,
+    /// Incident timeline entries (id, entry), inserted like `audit`.
+    pub(crate) timeline: Vec<(i64, NewTimeline)>,
+}
+
+/// The batch's small state, restored whole when a request rolls back.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BatchState {
     /// The audit chain's head (last seq, its hash) as of this transaction, once read.
     pub(crate) audit_head: Option<(i64, String)>,
     /// The head moved: write it back before COMMIT.
@@ -99,65 +114,39 @@ pub(crate) struct Batch {
     pub(crate) events_locked: bool,
     /// PostgreSQL: events were published; one NOTIFY at COMMIT wakes the other nodes.
     pub(crate) notify: bool,
-    /// Audit records appended in this transaction (record, previous hash, hash). They are
-    /// inserted with one multi-row INSERT before COMMIT instead of one statement per request:
-    /// nothing reads the log inside a write, and a failed INSERT fails the whole COMMIT.
-    pub(crate) audit: Vec<(AuditEntry, String, String)>,
     /// The next event id, once read under the events lock (max + 1).
     pub(crate) next_event: Option<i64>,
-    /// Events published in this transaction (id, time, event), inserted like `audit`.
-    pub(crate) events: Vec<(i64, i64, NewEvent)>,
+    /// SQLite: the next timeline id (max + 1, read when the batch opens).
+    pub(crate) next_timeline: Option<i64>,
     /// Webhook endpoints were changed: the node's endpoint list is read again after COMMIT.
     pub(crate) endpoints_changed: bool,
-    /// Incident timeline entries (id, entry), inserted like `audit`.
-    pub(crate) timeline: Vec<(i64, NewTimeline)>,
-    /// SQLite: the next timeline id, once read (max + 1).
-    pub(crate) next_timeline: Option<i64>,
 }
 
 /// The batch as a request's savepoint found it: rolling the request back restores it (the
 /// deferred rows are only ever appended, so a length is enough).
 #[derive(Debug, Clone, Default)]
 struct Mark {
-    audit_head: Option<(i64, String)>,
-    head_dirty: bool,
-    events_locked: bool,
-    notify: bool,
+    state: BatchState,
     audit: usize,
-    next_event: Option<i64>,
     events: usize,
-    endpoints_changed: bool,
     timeline: usize,
-    next_timeline: Option<i64>,
 }
 
 impl Batch {
     fn mark(&self) -> Mark {
         Mark {
-            audit_head: self.audit_head.clone(),
-            head_dirty: self.head_dirty,
-            events_locked: self.events_locked,
-            notify: self.notify,
+            state: self.state.clone(),
             audit: self.audit.len(),
-            next_event: self.next_event,
             events: self.events.len(),
-            endpoints_changed: self.endpoints_changed,
             timeline: self.timeline.len(),
-            next_timeline: self.next_timeline,
         }
     }
 
     fn restore(&mut self, m: Mark) {
-        self.audit_head = m.audit_head;
-        self.head_dirty = m.head_dirty;
-        self.events_locked = m.events_locked;
-        self.notify = m.notify;
+        self.state = m.state;
         self.audit.truncate(m.audit);
-        self.next_event = m.next_event;
         self.events.truncate(m.events);
-        self.endpoints_changed = m.endpoints_changed;
         self.timeline.truncate(m.timeline);
-        self.next_timeline = m.next_timeline;
     }
 
     /// The deferred rows, table by table, in the order they are inserted.
@@ -229,7 +218,7 @@ impl Batch {
     /// Writes the deferred rows and the shared state into the transaction, and commits it.
     async fn write_and_commit(&self, c: &mut AnyConnection, backend: Backend) -> Result<()> {
         let tables = self.tables();
-        let head = match (self.head_dirty, &self.audit_head) {
+        let head = match (self.state.head_dirty, &self.state.audit_head) {
             (true, Some((seq, hash))) => Some((*seq, hash.clone())),
             _ => None,
         };
@@ -268,7 +257,7 @@ impl Batch {
                 .execute(&mut *c)
                 .await?;
         }
-        if self.notify {
+        if self.state.notify {
             sqlx::query("SELECT pg_notify($1, 'batch')").bind(crate::events::CHANNEL).execute(&mut *c).await?;
         }
         c.execute("COMMIT").await?;
@@ -277,9 +266,9 @@ impl Batch {
 
     /// SQLite: the batch's appends continue from these (read in the round trip that opens it).
     fn prefetched(&mut self, r: &sqlx::any::AnyRow) -> Result<()> {
-        self.audit_head = Some((crate::col(r, "seq")?, crate::col(r, "hash")?));
-        self.next_event = Some(crate::col(r, "next_event")?);
-        self.next_timeline = Some(crate::col(r, "next_timeline")?);
+        self.state.audit_head = Some((crate::col(r, "seq")?, crate::col(r, "hash")?));
+        self.state.next_event = Some(crate::col(r, "next_event")?);
+        self.state.next_timeline = Some(crate::col(r, "next_timeline")?);
         Ok(())
     }
 }
@@ -450,7 +439,7 @@ impl Writer {
         let done = batch.write_and_commit(&mut c, self.backend).await;
         match done {
             Ok(_) => {
-                if batch.endpoints_changed {
+                if batch.state.endpoints_changed {
                     self.endpoints.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
                 }
                 Ok(())
