@@ -136,6 +136,12 @@ impl Store {
         let r = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM events").fetch_one(self.reader()).await?;
         col(&r, "id")
     }
+
+    /// The highest event id this node has committed, without a read (0 before its first). Other
+    /// nodes' events are not counted.
+    pub fn events_committed_here(&self) -> i64 {
+        self.group.last_event()
+    }
 }
 
 impl Store {

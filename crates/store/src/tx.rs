@@ -40,6 +40,7 @@ use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Executor};
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tongxin_domain::audit::AuditEntry;
@@ -59,6 +60,7 @@ pub struct Tx {
 pub(crate) struct GroupWriter {
     state: Arc<Mutex<Writer>>,
     endpoints: Arc<EndpointCache>,
+    last_event: Arc<AtomicI64>,
 }
 
 pub(crate) struct Writer {
@@ -86,6 +88,8 @@ pub(crate) struct Writer {
     saved: Mark,
     /// The node's webhook endpoint list, made stale by a COMMIT that changed it.
     endpoints: Arc<EndpointCache>,
+    /// The highest event id this node has committed.
+    last_event: Arc<AtomicI64>,
 }
 
 /// What the requests of one outer transaction share; written once before its COMMIT.
@@ -286,8 +290,10 @@ const SQLITE_OPEN: &str = "BEGIN IMMEDIATE; SELECT h.seq AS seq, h.hash AS hash,
 impl GroupWriter {
     pub(crate) fn new(pool: AnyPool, backend: Backend) -> GroupWriter {
         let endpoints = Arc::new(EndpointCache::default());
+        let last_event = Arc::new(AtomicI64::new(0));
         GroupWriter {
             endpoints: endpoints.clone(),
+            last_event: last_event.clone(),
             state: Arc::new(Mutex::new(Writer {
                 pool,
                 conn: None,
@@ -302,6 +308,7 @@ impl GroupWriter {
                 batch: Batch::default(),
                 saved: Mark::default(),
                 endpoints,
+                last_event,
             })),
         }
     }
@@ -309,6 +316,11 @@ impl GroupWriter {
     /// The node's cached webhook endpoint list.
     pub(crate) fn endpoints(&self) -> &EndpointCache {
         &self.endpoints
+    }
+
+    /// The highest event id this node has committed (0 before its first).
+    pub(crate) fn last_event(&self) -> i64 {
+        self.last_event.load(Ordering::Acquire)
     }
 
     /// Starts a request's transaction: a savepoint, or with `appends_only` nothing at all (its
@@ -440,7 +452,10 @@ impl Writer {
         match done {
             Ok(_) => {
                 if batch.state.endpoints_changed {
-                    self.endpoints.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+                    self.endpoints.generation.fetch_add(1, Ordering::Release);
+                }
+                if let Some(id) = batch.events.iter().map(|e| e.0).max() {
+                    self.last_event.fetch_max(id, Ordering::Release);
                 }
                 Ok(())
             }

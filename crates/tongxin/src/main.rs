@@ -4,6 +4,10 @@
 mod cmd;
 mod config;
 
+/// mimalloc: see Cargo.toml for why (measured in `bench writes`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

@@ -65,15 +65,33 @@ impl Default for WebConfig {
     }
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler. One pointer: axum clones it for every middleware layer and
+/// handler of every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] points to.
+pub struct Shared {
     /// Application services.
     pub app: App,
     /// Web settings.
     pub cfg: Arc<WebConfig>,
     /// Prometheus renderer.
     pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// The state of one node's router.
+    pub fn new(app: App, cfg: Arc<WebConfig>, metrics: PrometheusHandle) -> AppState {
+        AppState(Arc::new(Shared { app, cfg, metrics }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Content-Security-Policy: no inline script anywhere; styles may be inline (Leaflet, Swagger UI).

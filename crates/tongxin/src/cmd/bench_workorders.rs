@@ -142,11 +142,11 @@ pub async fn run(r: &Resolved, c: WorkordersBench) -> anyhow::Result<()> {
     // The public page over real HTTP on this node.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let state = tongxin_web::AppState {
-        app: app.clone(),
-        cfg: std::sync::Arc::new(tongxin_web::WebConfig::default()),
-        metrics: tongxin_web::ops::metrics_handle(),
-    };
+    let state = tongxin_web::AppState::new(
+        app.clone(),
+        std::sync::Arc::new(tongxin_web::WebConfig::default()),
+        tongxin_web::ops::metrics_handle(),
+    );
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(tongxin_web::serve_with_listener(listener, state, async {
         let _ = rx.await;

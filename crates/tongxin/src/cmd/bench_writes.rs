@@ -10,6 +10,7 @@
 
 use super::Resolved;
 use crate::config::DbSettings;
+use axum::response::IntoResponse;
 use clap::Args;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -38,6 +39,11 @@ pub struct WritesArgs {
     /// Incident id to write to (with --url).
     #[arg(long)]
     pub incident: Option<i64>,
+    /// Drive a do-nothing endpoint of the same shape instead (bearer check, JSON in, 201 and
+    /// JSON out, no storage), served by axum on its own two-thread runtime: the ceiling that
+    /// HTTP alone sets on this machine, with the same clients.
+    #[arg(long, conflicts_with = "url")]
+    pub floor: bool,
 }
 
 /// Options of `bench crash`.
@@ -233,6 +239,7 @@ pub async fn writes(r: &Resolved, a: WritesArgs) -> anyhow::Result<ExitCode> {
     let _db;
     let mut server = None;
     let (url, token, incident, backend) = match &a.url {
+        None if a.floor => (floor_server()?, "floor-token".to_string(), 1, "http-floor"),
         Some(u) => {
             let (Some(t), Some(i)) = (a.token.clone(), a.incident) else {
                 anyhow::bail!("--url 需要同时给出 --token 和 --incident / --url needs --token and --incident");
@@ -251,15 +258,20 @@ pub async fn writes(r: &Resolved, a: WritesArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let endpoint = format!("{url}/api/v1/incidents/{incident}/notes");
-    // Warm up connections and caches, not counted.
+    // Warm up caches, not counted.
     for i in 0..a.clients.min(8) {
         let _ = post_note(&http, &endpoint, &token, &format!("warm-up {i}"), None).await;
     }
+    // The clients speak HTTP/1.1 on kept-alive connections with little code of their own: the
+    // driver shares the machine's cores with the server, and what it spends is not the server's.
+    let host =
+        url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("--url 须为 http:// / --url must be http://"))?;
+    let path = format!("/api/v1/incidents/{incident}/notes");
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..a.clients {
-        let (http, endpoint, token) = (http.clone(), endpoint.clone(), token.clone());
+        let mut conn = RawClient::connect(host, &path, &token).await?;
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
@@ -267,9 +279,16 @@ pub async fn writes(r: &Resolved, a: WritesArgs) -> anyhow::Result<ExitCode> {
             while Instant::now() < deadline {
                 n += 1;
                 let t = Instant::now();
-                match post_note(&http, &endpoint, &token, &format!("现场反馈 {c}-{n}"), None).await {
+                match conn.post_note(&format!("现场反馈 {c}-{n}")).await {
                     Ok(s) if (200..300).contains(&s) => lat.push(t.elapsed().as_micros() as u64),
-                    _ => errors += 1,
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        // A broken connection is replaced, as a client's pool would.
+                        if let Ok(c2) = conn.reconnect().await {
+                            conn = c2;
+                        }
+                    }
                 }
             }
             (lat, errors)
@@ -298,6 +317,103 @@ pub async fn writes(r: &Resolved, a: WritesArgs) -> anyhow::Result<ExitCode> {
         })
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The do-nothing endpoint of `bench writes --floor`, on a runtime of its own (as `serve` has).
+fn floor_server() -> anyhow::Result<String> {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    l.set_nonblocking(true)?;
+    let url = format!("http://{}", l.local_addr()?);
+    let next = Arc::new(AtomicI64::new(1));
+    let app = axum::Router::new().route(
+        "/api/v1/incidents/{id}/notes",
+        axum::routing::post(move |headers: HeaderMap, axum::Json(v): axum::Json<serde_json::Value>| {
+            let next = next.clone();
+            async move {
+                let ok = headers.get("authorization").is_some_and(|h| h == "Bearer floor-token");
+                if !ok || !v["text"].is_string() {
+                    return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({}))).into_response();
+                }
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                (StatusCode::CREATED, axum::Json(serde_json::json!({ "id": id }))).into_response()
+            }
+        }),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cores()).enable_all().build()?;
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(l).expect("listener");
+            let _ = axum::serve(l, app).await;
+        })
+    });
+    Ok(url)
+}
+
+/// One kept-alive HTTP/1.1 connection that posts field updates (the `bench writes` client).
+struct RawClient {
+    stream: tokio::net::TcpStream,
+    host: String,
+    path: String,
+    token: String,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    async fn connect(host: &str, path: &str, token: &str) -> anyhow::Result<RawClient> {
+        let stream = tokio::net::TcpStream::connect(host).await?;
+        stream.set_nodelay(true)?;
+        Ok(RawClient {
+            stream,
+            host: host.into(),
+            path: path.into(),
+            token: token.into(),
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    async fn reconnect(&self) -> anyhow::Result<RawClient> {
+        RawClient::connect(&self.host, &self.path, &self.token).await
+    }
+
+    /// Sends one note and reads the whole response; returns its status.
+    async fn post_note(&mut self, text: &str) -> anyhow::Result<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let body = serde_json::json!({ "text": text }).to_string();
+        let req = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+            self.path,
+            self.host,
+            self.token,
+            body.len(),
+            body
+        );
+        self.stream.write_all(req.as_bytes()).await?;
+        self.buf.clear();
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut resp = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = resp.parse(&self.buf)? {
+                let status = resp.code.unwrap_or(0);
+                let len = resp
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<usize>().ok())
+                    .ok_or_else(|| anyhow::anyhow!("响应缺少 Content-Length / response without Content-Length"))?;
+                while self.buf.len() < head + len {
+                    if self.stream.read_buf(&mut self.buf).await? == 0 {
+                        anyhow::bail!("连接已关闭 / connection closed");
+                    }
+                }
+                return Ok(status);
+            }
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                anyhow::bail!("连接已关闭 / connection closed");
+            }
+        }
+    }
 }
 
 /// Posts one field update; returns the HTTP status, and the problem type for 4xx.

@@ -75,8 +75,7 @@ pub async fn run(r: &Resolved, args: ServeArgs) -> anyhow::Result<ExitCode> {
         map_crs,
         map_attribution: args.map_attribution.or_else(|| r.file.map_attribution.clone()).unwrap_or_default(),
     };
-    let state =
-        AppState { app: app.clone(), cfg: std::sync::Arc::new(cfg), metrics: tongxin_web::ops::metrics_handle() };
+    let state = AppState::new(app.clone(), std::sync::Arc::new(cfg), tongxin_web::ops::metrics_handle());
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| anyhow::anyhow!("无法监听 / cannot listen on {listen}: {e}"))?;

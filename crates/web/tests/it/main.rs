@@ -84,7 +84,7 @@ impl TestApp {
     pub async fn serve(app: App, cfg: WebConfig) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState { app: app.clone(), cfg: Arc::new(cfg), metrics: tongxin_web::ops::metrics_handle() };
+        let state = AppState::new(app.clone(), Arc::new(cfg), tongxin_web::ops::metrics_handle());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(tongxin_web::serve_with_listener(listener, state, async {
             let _ = rx.await;
