@@ -206,6 +206,13 @@ async fn appends_only_requests_commit_with_their_batch_and_roll_back_in_memory()
         let kinds: std::collections::BTreeSet<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, saved.keys().map(String::as_str).collect(), "on {:?}", s.backend());
         assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+        // The live hub keeps up with this node's commits from this figure, without a read.
+        assert_eq!(
+            s.events_committed_here(),
+            s.events_last_id().await.unwrap(),
+            "the newest committed event, counted without a read, on {:?}",
+            s.backend()
+        );
         db.cleanup().await;
     }
 }
