@@ -42,6 +42,11 @@ pub async fn scope<F: std::future::Future>(owner: String, key: String, fut: F) -
 /// Marks the current request's key as committed inside `tx` (no-op outside a keyed request).
 pub(crate) async fn mark_committed(tx: &mut crate::Tx) -> std::result::Result<(), sqlx::Error> {
     let Ok((owner, key)) = CURRENT.try_with(|k| k.clone()) else { return Ok(()) };
+    if !tx.has_conn() {
+        // Continuing a batch in memory: the batch's COMMIT marks it.
+        tx.batch().idem_marks.push((owner, key));
+        return Ok(());
+    }
     sqlx::query("UPDATE idempotency_keys SET committed = 1 WHERE owner = $1 AND key = $2")
         .bind(owner)
         .bind(key)

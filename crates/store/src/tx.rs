@@ -29,6 +29,13 @@
 //!   takes no savepoint at all ([`crate::Store::begin_appends`]); and on SQLite a batch is
 //!   opened (with the reads its appends continue from) and committed (with every deferred row)
 //!   in one round trip each.
+//! - SQLite commits are pipelined: the writer is let go while a batch's COMMIT runs, and
+//!   appends-only requests fill the next batch meanwhile, continuing the chain head and ids in
+//!   memory ([`Carry`]). That batch opens its transaction with its own COMMIT, or when a request
+//!   needs the connection (then the head and ids read must equal what it continued from, or its
+//!   requests fail). One COMMIT runs at a time; if one fails, the batch continuing it fails too.
+//!   Something else writing the file in between collides on the ids (primary keys) and fails
+//!   the batch: nothing is acknowledged that is not saved.
 
 use crate::bulk::Column::{self, Int, Text};
 use crate::events::NewEvent;
@@ -42,7 +49,7 @@ use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use tongxin_domain::audit::AuditEntry;
 
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -90,6 +97,46 @@ pub(crate) struct Writer {
     endpoints: Arc<EndpointCache>,
     /// The highest event id this node has committed.
     last_event: Arc<AtomicI64>,
+    /// SQLite: the epoch whose COMMIT is running, with the connection out of the writer.
+    in_flight: Option<u64>,
+    /// Woken when that COMMIT ends.
+    landed: Arc<Notify>,
+    /// SQLite: the open batch continues the one in flight (or just committed) in memory and has
+    /// no connection yet; this is what it started from, to be checked when it opens one.
+    carried: Option<Carry>,
+}
+
+/// What a SQLite batch's appends continue from: the chain's head and the next event and
+/// timeline ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Carry {
+    head: (i64, String),
+    next_event: i64,
+    next_timeline: i64,
+}
+
+impl Carry {
+    fn of(s: &BatchState) -> Option<Carry> {
+        Some(Carry { head: s.audit_head.clone()?, next_event: s.next_event?, next_timeline: s.next_timeline? })
+    }
+
+    fn read(r: &sqlx::any::AnyRow) -> Result<Carry> {
+        Ok(Carry {
+            head: (crate::col(r, "seq")?, crate::col(r, "hash")?),
+            next_event: crate::col(r, "next_event")?,
+            next_timeline: crate::col(r, "next_timeline")?,
+        })
+    }
+
+    /// A batch's state that continues from here.
+    fn state(&self) -> BatchState {
+        BatchState {
+            audit_head: Some(self.head.clone()),
+            next_event: Some(self.next_event),
+            next_timeline: Some(self.next_timeline),
+            ..Default::default()
+        }
+    }
 }
 
 /// What the requests of one outer transaction share; written once before its COMMIT.
@@ -105,6 +152,9 @@ pub(crate) struct Batch {
     pub(crate) events: Vec<(i64, i64, NewEvent)>,
     /// Incident timeline entries (id, entry), inserted like `audit`.
     pub(crate) timeline: Vec<(i64, NewTimeline)>,
+    /// SQLite: idempotency keys (owner, key) of appends-only requests that committed while the
+    /// batch had no connection, marked `committed` by the batch's COMMIT.
+    pub(crate) idem_marks: Vec<(String, String)>,
 }
 
 /// The batch's small state, restored whole when a request rolls back.
@@ -134,6 +184,7 @@ struct Mark {
     audit: usize,
     events: usize,
     timeline: usize,
+    idem_marks: usize,
 }
 
 impl Batch {
@@ -143,6 +194,7 @@ impl Batch {
             audit: self.audit.len(),
             events: self.events.len(),
             timeline: self.timeline.len(),
+            idem_marks: self.idem_marks.len(),
         }
     }
 
@@ -151,6 +203,11 @@ impl Batch {
         self.audit.truncate(m.audit);
         self.events.truncate(m.events);
         self.timeline.truncate(m.timeline);
+        self.idem_marks.truncate(m.idem_marks);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.audit.is_empty() && self.events.is_empty() && self.timeline.is_empty() && self.idem_marks.is_empty()
     }
 
     /// The deferred rows, table by table, in the order they are inserted.
@@ -220,7 +277,9 @@ impl Batch {
     }
 
     /// Writes the deferred rows and the shared state into the transaction, and commits it.
-    async fn write_and_commit(&self, c: &mut AnyConnection, backend: Backend) -> Result<()> {
+    /// Writes the deferred rows and commits. `begin`: SQLite only, the batch has not opened its
+    /// transaction yet (it continued a previous batch in memory), so it is opened here.
+    async fn write_and_commit(&self, c: &mut AnyConnection, backend: Backend, begin: bool) -> Result<()> {
         let tables = self.tables();
         let head = match (self.state.head_dirty, &self.state.audit_head) {
             (true, Some((seq, hash))) => Some((*seq, hash.clone())),
@@ -230,11 +289,17 @@ impl Batch {
             // One round trip to the connection's thread: every deferred row, the chain's head
             // and the COMMIT, as one multi-statement query.
             let mut sql = String::new();
+            if begin {
+                sql.push_str("BEGIN IMMEDIATE;");
+            }
             for (table, cols) in &tables {
                 crate::bulk::push_sqlite_inserts(&mut sql, table, cols);
             }
             if head.is_some() {
                 sql.push_str("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1;");
+            }
+            for _ in &self.idem_marks {
+                sql.push_str("UPDATE idempotency_keys SET committed = 1 WHERE owner = ? AND key = ?;");
             }
             sql.push_str("COMMIT");
             // Batches of requests repeat a few shapes: keep those prepared (parsing them each
@@ -247,6 +312,9 @@ impl Batch {
             }
             if let Some((seq, hash)) = head {
                 q = q.bind(seq).bind(hash);
+            }
+            for (owner, key) in &self.idem_marks {
+                q = q.bind(owner.as_str()).bind(key.as_str());
             }
             q.execute(&mut *c).await.map_err(crate::map_unique)?;
             return Ok(());
@@ -265,14 +333,6 @@ impl Batch {
             sqlx::query("SELECT pg_notify($1, 'batch')").bind(crate::events::CHANNEL).execute(&mut *c).await?;
         }
         c.execute("COMMIT").await?;
-        Ok(())
-    }
-
-    /// SQLite: the batch's appends continue from these (read in the round trip that opens it).
-    fn prefetched(&mut self, r: &sqlx::any::AnyRow) -> Result<()> {
-        self.state.audit_head = Some((crate::col(r, "seq")?, crate::col(r, "hash")?));
-        self.state.next_event = Some(crate::col(r, "next_event")?);
-        self.state.next_timeline = Some(crate::col(r, "next_timeline")?);
         Ok(())
     }
 }
@@ -309,6 +369,9 @@ impl GroupWriter {
                 saved: Mark::default(),
                 endpoints,
                 last_event,
+                in_flight: None,
+                landed: Arc::new(Notify::new()),
+                carried: None,
             })),
         }
     }
@@ -323,25 +386,37 @@ impl GroupWriter {
         self.last_event.load(Ordering::Acquire)
     }
 
+    /// Takes the writer, bounded like a pool acquire: a request never waits forever for it.
+    async fn lock(&self) -> Result<OwnedMutexGuard<Writer>> {
+        tokio::time::timeout(ACQUIRE_TIMEOUT, self.state.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))
+    }
+
     /// Starts a request's transaction: a savepoint, or with `appends_only` nothing at all (its
     /// rows are all deferred, so rolling it back is done in memory).
     pub(crate) async fn begin(&self, appends_only: bool) -> Result<Tx> {
-        // Bounded like a pool acquire: a request never waits forever for the writer.
-        let mut w = tokio::time::timeout(ACQUIRE_TIMEOUT, self.state.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?;
+        let mut w = self.lock().await?;
         w.clean().await?;
-        if w.conn.is_none() {
+        // On SQLite, appends continue a batch whose predecessor's COMMIT may still be running:
+        // they need no connection until their own COMMIT. Anything else waits for it.
+        while w.conn.is_none() && !(appends_only && w.carried.is_some()) && w.in_flight.is_some() {
+            w = landing(w).await;
+            w.clean().await?;
+        }
+        if w.conn.is_none() && !(appends_only && w.carried.is_some()) {
             let mut c = w.pool.acquire().await?;
             if w.backend == Backend::Sqlite {
                 // (`fetch_all`: sqlx's SQLite `fetch_one` stops after the BEGIN's result.)
                 let opened = sqlx::query(SQLITE_OPEN).fetch_all(&mut *c).await.map_err(StoreError::Db);
-                let opened =
-                    opened.and_then(|r| r.first().ok_or(StoreError::NotFound).and_then(|r| w.batch.prefetched(r)));
-                if let Err(e) = opened {
-                    // Not back to the pool with a transaction open.
-                    c.close_on_drop();
-                    return Err(e);
+                let opened = opened.and_then(|r| r.first().ok_or(StoreError::NotFound).and_then(Carry::read));
+                match opened {
+                    Ok(read) => w.opened(read),
+                    Err(e) => {
+                        // Not back to the pool with a transaction open.
+                        c.close_on_drop();
+                        return Err(e);
+                    }
                 }
             } else {
                 c.execute("BEGIN").await?;
@@ -366,7 +441,10 @@ impl GroupWriter {
 
     /// Returns the writer connection to the pool once no request's work is open (shutdown).
     pub(crate) async fn release(&self) {
-        let mut w = self.state.lock().await;
+        let mut w = self.state.clone().lock_owned().await;
+        while w.in_flight.is_some() {
+            w = landing(w).await;
+        }
         let _ = w.clean().await;
         if w.pending == 0 {
             if let Some(mut c) = w.conn.take() {
@@ -376,9 +454,44 @@ impl GroupWriter {
     }
 }
 
+/// Waits, without the writer, until the COMMIT in flight has ended; then takes the writer again.
+async fn landing(w: OwnedMutexGuard<Writer>) -> OwnedMutexGuard<Writer> {
+    // Registered before the writer is let go, so the wake-up cannot fall in between.
+    let landed = w.landed.clone();
+    let done = landed.notified();
+    let mutex = OwnedMutexGuard::mutex(&w).clone();
+    drop(w);
+    done.await;
+    mutex.lock_owned().await
+}
+
 impl Writer {
     fn conn_mut(&mut self) -> &mut AnyConnection {
         self.conn.as_deref_mut().expect("writer connection is open while a request holds the writer")
+    }
+
+    /// SQLite: the batch opened its transaction and read what its appends continue from.
+    fn opened(&mut self, read: Carry) {
+        match self.carried.take() {
+            // It continued in memory from exactly this: its rows stand.
+            Some(base) if base == read => {}
+            Some(_) => {
+                // Something else wrote in between (another process on the file): the rows kept
+                // in memory continue a chain that has moved on. Their requests fail; nothing of
+                // them is saved, and nothing of them was acknowledged.
+                if self.pending > 0 {
+                    self.fail_epoch(self.epoch, "the database changed under the batch".into());
+                }
+                self.epoch += 1;
+                self.pending = 0;
+                self.batch = Batch { state: read.state(), ..Default::default() };
+            }
+            None => {
+                let b = &mut self.batch.state;
+                (b.audit_head, b.next_event, b.next_timeline) =
+                    (Some(read.head), Some(read.next_event), Some(read.next_timeline));
+            }
+        }
     }
 
     /// Undoes the savepoint of a request that was dropped without committing; when nothing
@@ -411,18 +524,19 @@ impl Writer {
 
     async fn abandon(&mut self, why: String) {
         self.batch = Batch::default();
+        self.carried = None;
         self.release_pending = false;
         self.in_appends = false;
         if let Some(mut c) = self.conn.take() {
             let _ = c.execute("ROLLBACK").await;
-            if self.pending > 0 {
-                self.fail_epoch(self.epoch, why);
-            }
-            self.epoch += 1;
-            self.pending = 0;
             // A connection in an unknown state is not reused.
             c.close_on_drop();
         }
+        if self.pending > 0 {
+            self.fail_epoch(self.epoch, why);
+        }
+        self.epoch += 1;
+        self.pending = 0;
     }
 
     fn fail_epoch(&mut self, epoch: u64, why: String) {
@@ -448,7 +562,7 @@ impl Writer {
         self.pending = 0;
         // COMMIT also ends the last request's savepoint, still open (`release_pending`).
         self.release_pending = false;
-        let done = batch.write_and_commit(&mut c, self.backend).await;
+        let done = batch.write_and_commit(&mut c, self.backend, false).await;
         match done {
             Ok(_) => {
                 if batch.state.endpoints_changed {
@@ -469,6 +583,75 @@ impl Writer {
     }
 }
 
+/// Commits the open outer transaction: one fsync for every request released into it.
+///
+/// On SQLite the writer is let go while the COMMIT runs (pipelined group commit): the next
+/// batch's appends continue this one in memory meanwhile (chain head, next ids), and the next
+/// COMMIT waits for this one. If this one fails, the batch continuing it fails with it.
+async fn flush(mut w: OwnedMutexGuard<Writer>) -> Result<()> {
+    let carry = Carry::of(&w.batch.state).filter(|_| w.backend == Backend::Sqlite);
+    let Some(carry) = carry else { return w.flush().await };
+    let conn = w.conn.take();
+    let batch = std::mem::take(&mut w.batch);
+    let epoch = w.epoch;
+    w.epoch += 1;
+    w.pending = 0;
+    // COMMIT also ends the last request's savepoint, still open (`release_pending`).
+    w.release_pending = false;
+    w.batch.state = carry.state();
+    w.carried = Some(carry);
+    w.in_flight = Some(epoch);
+    let (pool, mutex) = (w.pool.clone(), OwnedMutexGuard::mutex(&w).clone());
+    drop(w);
+    // A batch that continued its predecessor in memory opens its transaction here.
+    let begin = conn.is_none();
+    let done = async {
+        let mut c = match conn {
+            Some(c) => c,
+            None => pool.acquire().await?,
+        };
+        let done = batch.write_and_commit(&mut c, Backend::Sqlite, begin).await;
+        if done.is_err() {
+            let _ = c.execute("ROLLBACK").await;
+            c.close_on_drop();
+        }
+        done
+    }
+    .await;
+    let mut w = mutex.lock_owned().await;
+    w.in_flight = None;
+    w.landed.notify_waiters();
+    match done {
+        Ok(()) => {
+            if batch.state.endpoints_changed {
+                w.endpoints.generation.fetch_add(1, Ordering::Release);
+            }
+            if let Some(id) = batch.events.iter().map(|e| e.0).max() {
+                w.last_event.fetch_max(id, Ordering::Release);
+            }
+            if w.pending == 0 && w.batch.is_empty() && w.conn.is_none() {
+                // Idle: the next batch reads what it continues from again.
+                w.carried = None;
+                w.batch = Batch::default();
+            }
+            Ok(())
+        }
+        Err(e) => {
+            w.fail_epoch(epoch, e.to_string());
+            if w.carried.take().is_some() {
+                if w.pending > 0 {
+                    let next = w.epoch;
+                    w.fail_epoch(next, format!("the batch before it failed: {e}"));
+                }
+                w.epoch += 1;
+                w.pending = 0;
+                w.batch = Batch::default();
+            }
+            Err(e)
+        }
+    }
+}
+
 impl Tx {
     /// The state shared by the requests of the open outer transaction.
     pub(crate) fn batch(&mut self) -> &mut Batch {
@@ -479,6 +662,12 @@ impl Tx {
     /// need once per batch (chain head, next ids) and for the idempotency mark at commit.
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         self.held.as_mut().expect("writer held").conn_mut()
+    }
+
+    /// Whether the transaction has its connection (SQLite: an appends-only one continuing a
+    /// batch in memory has none until the batch's COMMIT).
+    pub(crate) fn has_conn(&self) -> bool {
+        self.held.as_ref().expect("writer held").conn.is_some()
     }
 
     /// PostgreSQL: the node's unused timeline ids.
@@ -508,13 +697,20 @@ impl Tx {
         // Queue again: requests already waiting run their savepoints into the same outer
         // transaction first; the first of us to come back with it unflushed commits it.
         let mut w = state.lock_owned().await;
-        if w.epoch == mine {
-            w.clean().await.map_err(to_sqlx)?;
+        loop {
             if w.epoch == mine {
-                return w.flush().await.map_err(to_sqlx);
+                w.clean().await.map_err(to_sqlx)?;
             }
+            if w.in_flight.is_some() && (w.epoch == mine || w.in_flight == Some(mine)) {
+                // Ours is in flight, or is next and must wait for the one in flight.
+                w = landing(w).await;
+                continue;
+            }
+            if w.epoch == mine {
+                return flush(w).await.map_err(to_sqlx);
+            }
+            return w.outcome(mine).map_err(to_sqlx);
         }
-        w.outcome(mine).map_err(to_sqlx)
     }
 
     /// Rolls back explicitly (dropping does the same).

@@ -6,7 +6,8 @@
 //! audit record, a live event, and a webhook notification per subscribed endpoint, all in one
 //! transaction). `writes` measures throughput and latency; `crash` kills the server with
 //! SIGKILL at random moments and then checks that nothing acknowledged was lost or duplicated
-//! and that every queued notification was delivered.
+//! and that every queued notification was delivered. In `crash` half the clients write on an
+//! incident no webhook listens to, so the appends-only path is killed mid-way too.
 
 use super::Resolved;
 use crate::config::DbSettings;
@@ -101,6 +102,9 @@ pub(super) struct Fixture {
     pub(super) username: String,
     /// The webhook endpoint registered for the run, if any.
     hook: Option<i64>,
+    /// With a webhook: an incident outside the webhook's district, so notes on it queue nothing
+    /// (they take the appends-only path) while notes on `incident` queue a notification.
+    quiet_incident: Option<i64>,
 }
 
 pub(super) async fn fixture(db: &DbSettings, hook_url: Option<&str>) -> anyhow::Result<Fixture> {
@@ -133,16 +137,32 @@ pub(super) async fn fixture(db: &DbSettings, hook_url: Option<&str>) -> anyhow::
         description: "写入压测用事件 / incident for the write benchmark".into(),
     };
     let incident = app.report_incident(&actor, &ctx, &form, "bench").await.map_err(|e| anyhow::anyhow!("{e:?}"))?.id;
-    let mut hook = None;
+    let (mut hook, mut quiet_incident) = (None, None);
     if let Some(url) = hook_url {
+        // The endpoint belongs to a commander of the incident's district (Suzhou Industrial
+        // Park), so it hears notes there and not in Gusu.
+        let district =
+            NewAccount { username: format!("{username}sip"), division_code: Some("320576000000".into()), ..account };
+        app.create_user(&ctx, None, &district).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let owner = app.store.user_by_username(&district.username).await?;
+        let owner = tongxin_app::auth::actor_of(&owner).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let id = app
-            .outbox_add_endpoint(&actor, &ctx, "压测接收端 / bench receiver", url, HOOK_SECRET, "incident.note")
+            .outbox_add_endpoint(&owner, &ctx, "压测接收端 / bench receiver", url, HOOK_SECRET, "incident.note")
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         hook = Some(id);
+        let quiet = IncidentForm {
+            title: "压测：观前街积水".into(),
+            lon: 120.625,
+            lat: 31.31,
+            division_code: Some("320508000000".into()),
+            ..form
+        };
+        let r = app.report_incident(&actor, &ctx, &quiet, "bench").await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        quiet_incident = Some(r.id);
     }
     app.store.close().await;
-    Ok(Fixture { token, incident, hook, username })
+    Ok(Fixture { token, incident, hook, quiet_incident, username })
 }
 
 /// The server as a child process, restartable on the same data and port.
@@ -477,11 +497,15 @@ pub async fn crash(r: &Resolved, a: CrashArgs) -> anyhow::Result<ExitCode> {
     let f = fixture(&db.db, Some(&hook_url)).await?;
     let mut server = Server::new(&db.db)?;
     server.start(&http).await?;
-    let endpoint = format!("{}/api/v1/incidents/{}/notes", server.url(), f.incident);
+    // Half the clients write where a webhook listens (each note queues a notification), half
+    // where none does (each note is appends only).
+    let endpoints = [f.incident, f.quiet_incident.unwrap_or(f.incident)]
+        .map(|i| format!("{}/api/v1/incidents/{i}/notes", server.url()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..a.clients {
-        let (http, endpoint, token, stop) = (http.clone(), endpoint.clone(), f.token.clone(), stop.clone());
+        let endpoint = endpoints[c % 2].clone();
+        let (http, token, stop) = (http.clone(), f.token.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut fates: Vec<(String, Fate)> = Vec::new();
             let mut n = 0u64;
@@ -527,17 +551,25 @@ pub async fn crash(r: &Resolved, a: CrashArgs) -> anyhow::Result<ExitCode> {
 
     // What the database holds, read through a fresh store after the last restart.
     let app = super::open(&db.db).await?;
-    let rows = tongxin_store::incidents::timeline(app.store.reader(), f.incident).await?;
+    let hooked = tongxin_store::incidents::timeline(app.store.reader(), f.incident).await?;
+    let quiet = match f.quiet_incident {
+        Some(q) => tongxin_store::incidents::timeline(app.store.reader(), q).await?,
+        None => Vec::new(),
+    };
     let mut saved: HashMap<&str, Vec<i64>> = HashMap::new();
-    for e in rows.iter().filter(|e| e.kind == "note") {
+    for e in hooked.iter().chain(&quiet).filter(|e| e.kind == "note") {
         saved.entry(e.text_zh.as_str()).or_default().push(e.id);
     }
     let lost = acked.iter().filter(|id| !saved.contains_key(**id)).count();
     let duplicated = saved.values().filter(|ids| ids.len() > 1).count();
-    // Every saved entry queued one webhook message; wait for the outbox to deliver them all.
+    // Every entry saved where the webhook listens queued one message; wait for the outbox to
+    // deliver them all.
     let hook = f.hook.unwrap_or_default();
-    let expected: Vec<String> =
-        saved.values().flatten().map(|tid| format!("incident:{}:note:{tid}:webhook:{hook}", f.incident)).collect();
+    let expected: Vec<String> = hooked
+        .iter()
+        .filter(|e| e.kind == "note")
+        .map(|e| format!("incident:{}:note:{}:webhook:{hook}", f.incident, e.id))
+        .collect();
     let t = Instant::now();
     let missing = loop {
         let missing = {
@@ -564,7 +596,8 @@ pub async fn crash(r: &Resolved, a: CrashArgs) -> anyhow::Result<ExitCode> {
         "{}",
         serde_json::json!({
             "bench": "crash", "kills": a.kills, "acknowledged": acked.len(),
-            "unacknowledged": fates.len() - acked.len(), "saved": saved.len(), "lost": lost,
+            "unacknowledged": fates.len() - acked.len(), "saved": saved.len(),
+            "saved_appends_only": quiet.iter().filter(|e| e.kind == "note").count(), "lost": lost,
             "duplicated": duplicated, "notifications": expected.len(), "notifications_lost": missing,
             "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             "backend": if r.db.database_url.is_some() { "postgres" } else { "sqlite" }, "cores": cores(), "ok": ok,
