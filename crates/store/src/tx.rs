@@ -130,12 +130,15 @@ impl Carry {
 
     /// A batch's state that continues from here.
     fn state(&self) -> BatchState {
-        BatchState {
-            audit_head: Some(self.head.clone()),
-            next_event: Some(self.next_event),
-            next_timeline: Some(self.next_timeline),
-            ..Default::default()
-        }
+        let mut s = BatchState::default();
+        self.clone().continue_in(&mut s);
+        s
+    }
+
+    /// Sets what `s`'s appends continue from.
+    fn continue_in(self, s: &mut BatchState) {
+        (s.audit_head, s.next_event, s.next_timeline) =
+            (Some(self.head), Some(self.next_event), Some(self.next_timeline));
     }
 }
 
@@ -277,8 +280,8 @@ impl Batch {
     }
 
     /// Writes the deferred rows and the shared state into the transaction, and commits it.
-    /// Writes the deferred rows and commits. `begin`: SQLite only, the batch has not opened its
-    /// transaction yet (it continued a previous batch in memory), so it is opened here.
+    /// `begin`: SQLite only, the batch has not opened its transaction yet (it continued a
+    /// previous batch in memory), so it is opened here.
     async fn write_and_commit(&self, c: &mut AnyConnection, backend: Backend, begin: bool) -> Result<()> {
         let tables = self.tables();
         let head = match (self.state.head_dirty, &self.state.audit_head) {
@@ -334,6 +337,17 @@ impl Batch {
         }
         c.execute("COMMIT").await?;
         Ok(())
+    }
+
+    /// [`Batch::write_and_commit`]; on failure the transaction is rolled back and the
+    /// connection, in an unknown state, is not reused.
+    async fn commit_on(&self, c: &mut PoolConnection<Any>, backend: Backend, begin: bool) -> Result<()> {
+        let done = self.write_and_commit(c, backend, begin).await;
+        if done.is_err() {
+            let _ = c.execute("ROLLBACK").await;
+            c.close_on_drop();
+        }
+        done
     }
 }
 
@@ -486,11 +500,7 @@ impl Writer {
                 self.pending = 0;
                 self.batch = Batch { state: read.state(), ..Default::default() };
             }
-            None => {
-                let b = &mut self.batch.state;
-                (b.audit_head, b.next_event, b.next_timeline) =
-                    (Some(read.head), Some(read.next_event), Some(read.next_timeline));
-            }
+            None => read.continue_in(&mut self.batch.state),
         }
     }
 
@@ -553,29 +563,37 @@ impl Writer {
         }
     }
 
-    /// Commits the open outer transaction: one fsync for every request released into it.
-    async fn flush(&mut self) -> Result<()> {
-        let Some(mut c) = self.conn.take() else { return Ok(()) };
-        let batch = std::mem::take(&mut self.batch);
+    /// Takes the open batch to commit it; its requests' epoch is returned, and the next one
+    /// begins.
+    fn take_batch(&mut self) -> (Batch, u64) {
         let epoch = self.epoch;
         self.epoch += 1;
         self.pending = 0;
         // COMMIT also ends the last request's savepoint, still open (`release_pending`).
         self.release_pending = false;
-        let done = batch.write_and_commit(&mut c, self.backend, false).await;
-        match done {
-            Ok(_) => {
-                if batch.state.endpoints_changed {
-                    self.endpoints.generation.fetch_add(1, Ordering::Release);
-                }
-                if let Some(id) = batch.events.iter().map(|e| e.0).max() {
-                    self.last_event.fetch_max(id, Ordering::Release);
-                }
+        (std::mem::take(&mut self.batch), epoch)
+    }
+
+    /// What the node learns from a batch that committed.
+    fn committed(&self, batch: &Batch) {
+        if batch.state.endpoints_changed {
+            self.endpoints.generation.fetch_add(1, Ordering::Release);
+        }
+        if let Some(id) = batch.events.iter().map(|e| e.0).max() {
+            self.last_event.fetch_max(id, Ordering::Release);
+        }
+    }
+
+    /// Commits the open outer transaction: one fsync for every request released into it.
+    async fn flush(&mut self) -> Result<()> {
+        let Some(mut c) = self.conn.take() else { return Ok(()) };
+        let (batch, epoch) = self.take_batch();
+        match batch.commit_on(&mut c, self.backend, false).await {
+            Ok(()) => {
+                self.committed(&batch);
                 Ok(())
             }
             Err(e) => {
-                let _ = c.execute("ROLLBACK").await;
-                c.close_on_drop();
                 self.fail_epoch(epoch, e.to_string());
                 Err(e)
             }
@@ -592,12 +610,7 @@ async fn flush(mut w: OwnedMutexGuard<Writer>) -> Result<()> {
     let carry = Carry::of(&w.batch.state).filter(|_| w.backend == Backend::Sqlite);
     let Some(carry) = carry else { return w.flush().await };
     let conn = w.conn.take();
-    let batch = std::mem::take(&mut w.batch);
-    let epoch = w.epoch;
-    w.epoch += 1;
-    w.pending = 0;
-    // COMMIT also ends the last request's savepoint, still open (`release_pending`).
-    w.release_pending = false;
+    let (batch, epoch) = w.take_batch();
     w.batch.state = carry.state();
     w.carried = Some(carry);
     w.in_flight = Some(epoch);
@@ -610,12 +623,7 @@ async fn flush(mut w: OwnedMutexGuard<Writer>) -> Result<()> {
             Some(c) => c,
             None => pool.acquire().await?,
         };
-        let done = batch.write_and_commit(&mut c, Backend::Sqlite, begin).await;
-        if done.is_err() {
-            let _ = c.execute("ROLLBACK").await;
-            c.close_on_drop();
-        }
-        done
+        batch.commit_on(&mut c, Backend::Sqlite, begin).await
     }
     .await;
     let mut w = mutex.lock_owned().await;
@@ -623,12 +631,7 @@ async fn flush(mut w: OwnedMutexGuard<Writer>) -> Result<()> {
     w.landed.notify_waiters();
     match done {
         Ok(()) => {
-            if batch.state.endpoints_changed {
-                w.endpoints.generation.fetch_add(1, Ordering::Release);
-            }
-            if let Some(id) = batch.events.iter().map(|e| e.0).max() {
-                w.last_event.fetch_max(id, Ordering::Release);
-            }
+            w.committed(&batch);
             if w.pending == 0 && w.batch.is_empty() && w.conn.is_none() {
                 // Idle: the next batch reads what it continues from again.
                 w.carried = None;
